@@ -1,0 +1,232 @@
+"""The ``file`` adapter: services described in a YAML or JSON file, like Prometheus file_sd for the mesh.
+
+The file is the registry. A file that cannot be read or parsed fails the adapter (its entries
+stay); a single bad service is reported and kept as it was; a bad endpoint is dropped and reported.
+See docs/adapters/file.md for the format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import structlog
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from syncd.adapter import Adapter, AdapterSettings
+from syncd.model import (
+    Dropped,
+    Endpoint,
+    Location,
+    Resolution,
+    Service,
+    ServicePort,
+    Snapshot,
+    is_dns_name,
+    is_ip,
+    parse_protocol,
+    sanitize_labels,
+    valid_port,
+)
+from syncd.model.durations import Duration
+
+log = structlog.get_logger(__name__)
+
+
+class FileSettings(AdapterSettings):
+    """``path``: the registry file (YAML or JSON); ``watch_interval``: how often ``syncd run`` stats it."""
+
+    path: Path
+    watch_interval: Duration = 1.0
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _PortRecord(_Record):
+    number: int
+    protocol: str = "TCP"
+
+
+class _EndpointRecord(_Record):
+    address: str
+    port: int | None = None
+    ports: dict[str, int] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    locality: str | None = None
+    weight: int | None = None
+    network: str | None = None
+
+
+class _ServiceRecord(_Record):
+    name: str
+    hosts: list[str] = Field(min_length=1)
+    ports: list[_PortRecord] = Field(min_length=1)
+    endpoints: list[_EndpointRecord] = Field(default_factory=list)
+    location: Location | None = None
+    resolution: Resolution | None = None
+
+
+class FileAdapter(Adapter):
+    """Reads services from a file on every cycle; watches its modification time in ``syncd run``."""
+
+    settings_model: ClassVar[type[AdapterSettings]] = FileSettings
+    can_watch: ClassVar[bool] = True
+
+    def __init__(self, name: str, settings: AdapterSettings) -> None:
+        super().__init__(name, settings)
+        assert isinstance(settings, FileSettings)
+        self._settings = settings
+
+    def discover(self) -> Snapshot:
+        path = self._settings.path
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            return Snapshot.failed(self.name, f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+        except (ValueError, yaml.YAMLError) as exc:
+            return Snapshot.failed(self.name, f"{path} is not valid {_format_name(path)}: {exc}")
+        if data is None:
+            data = {"services": []}
+        if not isinstance(data, dict) or set(data) - {"services"}:
+            return Snapshot.failed(
+                self.name, f"{path}: the top level must be a mapping with one key, services"
+            )
+        records = data.get("services") or []
+        if not isinstance(records, list):
+            return Snapshot.failed(self.name, f"{path}: services must be a list")
+        return self._snapshot(records)
+
+    def _snapshot(self, records: list[Any]) -> Snapshot:
+        services: dict[str, Service] = {}
+        unknown: set[str] = set()
+        dropped: list[Dropped] = []
+        for index, raw in enumerate(records):
+            name = raw.get("name") if isinstance(raw, dict) else None
+            label = name if isinstance(name, str) else f"services[{index}]"
+            try:
+                record = _ServiceRecord.model_validate(raw)
+            except ValidationError as exc:
+                dropped.append(Dropped(self.name, label, "service", _first_error(exc)))
+                if isinstance(name, str):
+                    unknown.add(name)  # keep what we had: a typo must not delete an entry
+                continue
+            if record.name in services:
+                dropped.append(Dropped(self.name, record.name, "service", "duplicate service name"))
+                continue
+            service = self._service(record, dropped)
+            if service is None:
+                unknown.add(record.name)
+            else:
+                services[record.name] = service
+        return Snapshot(
+            adapter=self.name,
+            services=tuple(services.values()),
+            unknown=frozenset(unknown - set(services)),
+            dropped=tuple(dropped),
+        )
+
+    def _service(self, record: _ServiceRecord, dropped: list[Dropped]) -> Service | None:
+        ports: list[ServicePort] = []
+        for port in record.ports:
+            protocol = parse_protocol(port.protocol)
+            if protocol is None or not valid_port(port.number):
+                dropped.append(
+                    Dropped(self.name, record.name, "port", f"invalid port {port.number}/{port.protocol}")
+                )
+                return None
+            ports.append(ServicePort(port.number, protocol))
+        by_name = {p.name: p.number for p in ports}
+        endpoints = []
+        for ep in record.endpoints:
+            endpoint = self._endpoint(record.name, ep, ports, by_name, dropped)
+            if endpoint is not None:
+                endpoints.append(endpoint)
+        return Service(
+            name=record.name,
+            hosts=tuple(record.hosts),
+            ports=tuple(ports),
+            endpoints=tuple(endpoints),
+            location=record.location,
+            resolution=record.resolution,
+            origin=self.name,
+        )
+
+    def _endpoint(
+        self,
+        service: str,
+        ep: _EndpointRecord,
+        ports: list[ServicePort],
+        by_name: Mapping[str, int],
+        dropped: list[Dropped],
+    ) -> Endpoint | None:
+        def drop(reason: str) -> None:
+            dropped.append(Dropped(self.name, service, f"endpoint {ep.address}", reason))
+
+        if not (is_ip(ep.address) or is_dns_name(ep.address)):
+            drop("address is neither an IP address nor a DNS name")
+            return None
+        port_map: dict[int, int] = {}
+        if ep.port is not None:
+            if len(ports) != 1:
+                drop("`port` needs a service with exactly one port; use `ports`")
+                return None
+            port_map[ports[0].number] = ep.port
+        for key, number in ep.ports.items():
+            service_port = by_name.get(key) or (int(key) if key.isdigit() else None)
+            if service_port not in {p.number for p in ports}:
+                drop(f"ports key {key!r} is not a port of the service")
+                return None
+            assert service_port is not None
+            port_map[service_port] = number
+        bad = [n for n in port_map.values() if not valid_port(n)]
+        if bad:
+            drop(f"invalid port number {bad[0]}")
+            return None
+        labels = sanitize_labels(ep.labels)
+        for pair in labels.dropped:
+            dropped.append(Dropped(self.name, service, f"label {pair}", "not valid Kubernetes label syntax"))
+        return Endpoint(
+            address=ep.address,
+            ports={k: v for k, v in port_map.items() if k != v},
+            labels=labels.labels,
+            locality=ep.locality,
+            weight=ep.weight,
+            network=ep.network,
+        )
+
+    def watch(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        last = _stamp(self._settings.path)
+        while not stop.wait(self._settings.watch_interval):
+            current = _stamp(self._settings.path)
+            if current != last:
+                last = current
+                log.debug("file_changed", adapter=self.name, path=str(self._settings.path))
+                wake()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _format_name(path: Path) -> str:
+    return "JSON" if path.suffix == ".json" else "YAML"
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"

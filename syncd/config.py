@@ -1,0 +1,271 @@
+"""The config file: load YAML, expand ``${VAR}``, validate with pydantic, name every bad key path.
+
+Unknown keys are errors everywhere. Each adapter's own keys are validated by the settings model
+its plugin declares, so a typo in ``adapters[1].adress`` is caught before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from syncd.adapter import AdapterSettings, UnknownAdapterType, load_adapter_type
+from syncd.model import Location
+from syncd.model.durations import Duration
+
+ADAPTER_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
+COMMON_ADAPTER_KEYS = frozenset({"name", "type", "interval", "location", "export_to"})
+_DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``problems`` are ``key.path: message`` strings."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetConfig(_Strict):
+    """Where manifests go. ``namespace`` is where kubernetes entries live (default istio-system)."""
+
+    type: Literal["kubernetes", "directory", "stdout"] = "kubernetes"
+    namespace: str = Field("istio-system", pattern=_DNS_LABEL)
+    path: Path | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    request_timeout: Duration = 30.0
+    max_retries: int = Field(5, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _path_for_directory(self) -> TargetConfig:
+        if self.type == "directory" and self.path is None:
+            raise ValueError("path is required for the directory target")
+        if self.type != "directory" and self.path is not None:
+            raise ValueError("path is only valid for the directory target")
+        return self
+
+
+class SafetyConfig(_Strict):
+    """Guards against deleting what a broken registry forgot to mention."""
+
+    max_delete_percent: float = Field(50.0, ge=0, le=100)
+    policy: Literal["sync", "upsert-only", "create-only"] = "sync"
+
+
+class ServerConfig(_Strict):
+    """The daemon's HTTP endpoint for /healthz, /readyz and /metrics."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class LeaderElectionConfig(_Strict):
+    """Lease-based leader election; ``enabled`` unset means on with the kubernetes target."""
+
+    enabled: bool | None = None
+    lease_name: str = Field("syncd", pattern=_DNS_LABEL)
+    namespace: str | None = Field(None, pattern=_DNS_LABEL)
+    lease_duration: Duration = 15.0
+    renew_deadline: Duration = 10.0
+    retry_period: Duration = 2.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LeaderElectionConfig:
+        if not self.retry_period < self.renew_deadline < self.lease_duration:
+            raise ValueError("need retry_period < renew_deadline < lease_duration")
+        return self
+
+
+class AdapterConfig(_Strict):
+    """Keys every adapter has; ``settings`` holds the adapter type's own validated keys."""
+
+    name: str = Field(pattern=ADAPTER_NAME_PATTERN)
+    type: str
+    interval: Duration = 30.0
+    location: Location = Location.MESH_EXTERNAL
+    export_to: tuple[str, ...] | None = None
+    settings: AdapterSettings = Field(default_factory=AdapterSettings)
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("interval must be at least 1s")
+        return value
+
+    @field_validator("export_to")
+    @classmethod
+    def _unique_export(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("export_to has duplicates")
+        return value
+
+
+class Config(_Strict):
+    """The whole config file."""
+
+    owner: str = Field("syncd", pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+    target: TargetConfig = Field(default_factory=TargetConfig)  # type: ignore[arg-type]
+    adapters: tuple[AdapterConfig, ...] = Field(min_length=1)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)  # type: ignore[arg-type]
+    server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
+    leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)  # type: ignore[arg-type]
+
+    @property
+    def leader_election_enabled(self) -> bool:
+        enabled = self.leader_election.enabled
+        return self.target.type == "kubernetes" if enabled is None else enabled
+
+
+def default_config_path() -> Path:
+    """``$SYNCD_CONFIG``, else ``./config.yaml``."""
+    return Path(os.environ.get("SYNCD_CONFIG") or "config.yaml")
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate ``path``; raises ConfigError listing every problem by key path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: config file is not UTF-8 text"]) from None
+    return parse_config(text, environ, source=str(path), base_dir=path.parent)
+
+
+def parse_config(
+    text: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    source: str = "config",
+    base_dir: Path | None = None,
+) -> Config:
+    """Validate config text; relative file paths in it are taken from ``base_dir``."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{source}: the top level must be a mapping of keys"])
+    problems: list[str] = []
+    expanded = _expand(raw, os.environ if environ is None else environ, "", problems)
+    if problems:
+        raise ConfigError(problems)
+    if base_dir is not None:
+        _resolve_relative_paths(expanded, base_dir)
+    return _validate(expanded)
+
+
+def _expand(value: Any, environ: Mapping[str, str], path: str, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, environ, _join(path, str(k)), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, environ, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        problems.append(f"{path or '<root>'}: environment variable {name} is not set")
+        return ""
+
+    return _ENV.sub(substitute, value)
+
+
+def _resolve_relative_paths(raw: dict[str, Any], base_dir: Path) -> None:
+    target = raw.get("target")
+    if isinstance(target, dict) and isinstance(target.get("path"), str):
+        target["path"] = str(base_dir / target["path"])
+    for adapter in raw.get("adapters") or []:
+        if isinstance(adapter, dict):
+            for key in ("path", "token_file", "ca_file", "cert_file", "key_file"):
+                if isinstance(adapter.get(key), str) and not os.path.isabs(adapter[key]):
+                    adapter[key] = str(base_dir / adapter[key])
+
+
+def _validate(raw: dict[str, Any]) -> Config:
+    problems: list[str] = []
+    adapters_raw = raw.get("adapters")
+    adapters: list[Any] = []
+    if isinstance(adapters_raw, list):
+        for index, item in enumerate(adapters_raw):
+            adapters.append(_adapter_with_settings(item, f"adapters[{index}]", problems))
+        names = [a.get("name") for a in adapters_raw if isinstance(a, dict)]
+        for index, name in enumerate(names):
+            if name is not None and names.index(name) != index:
+                problems.append(f"adapters[{index}].name: duplicate adapter name {name!r}")
+        raw = {**raw, "adapters": adapters}
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_format_errors(exc, ""))
+        raise ConfigError(sorted(set(problems), key=problems.index)) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _adapter_with_settings(item: Any, path: str, problems: list[str]) -> Any:
+    """Split an adapter's common keys from its type's own keys and validate the latter."""
+    if not isinstance(item, dict):
+        return item
+    common = {k: v for k, v in item.items() if k in COMMON_ADAPTER_KEYS}
+    own = {k: v for k, v in item.items() if k not in COMMON_ADAPTER_KEYS}
+    type_name = item.get("type")
+    if not isinstance(type_name, str):
+        return common
+    try:
+        adapter_type = load_adapter_type(type_name)
+    except UnknownAdapterType as exc:
+        problems.append(f"{path}.type: {exc}")
+        return common
+    try:
+        common["settings"] = adapter_type.settings_model.model_validate(own)
+    except ValidationError as exc:
+        problems.extend(_format_errors(exc, path))
+    return common
+
+
+def _format_errors(exc: ValidationError, prefix: str) -> list[str]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = prefix
+        for part in error["loc"]:
+            if isinstance(part, int):
+                loc += f"[{part}]"
+            elif part not in ("function-after", "function-before") and not str(part).startswith(
+                ("function-", "literal[", "lax-or-strict", "json-or-python")
+            ):
+                loc = _join(loc, str(part))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        message = message.removeprefix("Value error, ")
+        out.append(f"{loc or '<root>'}: {message}")
+    return out
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

@@ -1,0 +1,9 @@
+"""Plan: desired vs owned → Changes (create / update / delete, each with a reason). Pure.
+
+Layer rule: imports syncd.render (for manifest identity) and nothing that does I/O.
+"""
+
+from syncd.plan.changes import AdapterState, Change, Changes, Conflict, Refusal
+from syncd.plan.planner import POLICIES, is_owned, plan
+
+__all__ = ["POLICIES", "AdapterState", "Change", "Changes", "Conflict", "Refusal", "is_owned", "plan"]

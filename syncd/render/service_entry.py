@@ -1,0 +1,255 @@
+"""Model → ServiceEntry manifests. Pure: no I/O, no clock; problems come back as values.
+
+Every choice here aims at an object a real cluster accepts (CRD schema, CEL rules and istiod's
+validation): invalid parts of a service are dropped and reported, and a service that cannot be
+made valid at all is *refused*, which keeps its existing entry rather than deleting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncd.model import (
+    Dropped,
+    Endpoint,
+    Location,
+    Protocol,
+    Resolution,
+    Service,
+    ServicePort,
+    Snapshot,
+    is_dns_name,
+    is_fqdn,
+    is_ip,
+    is_label_key,
+    is_label_value,
+    valid_port,
+)
+from syncd.render.manifest import Desired, build_manifest
+from syncd.render.naming import object_name
+
+KIND = "ServiceEntry"
+MAX_HOSTS = 256
+MAX_PORTS = 256
+MAX_ENDPOINTS = 4096
+MAX_ENDPOINT_LABELS = 256
+MAX_LOCALITY = 2048
+MAX_WEIGHT = 2**32 - 1
+# istiod allows several hosts on one entry only when every port is HTTP-like or TLS-like.
+_MULTI_HOST_PROTOCOLS = {Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC, Protocol.HTTPS, Protocol.TLS}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    """Per-adapter render options: ownership, where objects live, mesh location and visibility."""
+
+    owner: str
+    namespace: str
+    location: Location = Location.MESH_EXTERNAL
+    export_to: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A service that could not become a valid object; its existing entry is kept as it is."""
+
+    adapter: str
+    service: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Objects to exist for one adapter, plus what was dropped or refused on the way."""
+
+    adapter: str
+    objects: tuple[Desired, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    refused: tuple[Refused, ...] = ()
+
+
+@dataclass
+class _Issues:
+    adapter: str
+    service: str
+    dropped: list[Dropped] = field(default_factory=list)
+
+    def drop(self, what: str, reason: str) -> None:
+        self.dropped.append(Dropped(self.adapter, self.service, what, reason))
+
+
+class _Refuse(Exception):
+    pass
+
+
+def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
+    """Render every service of an adapter's snapshot; names that collide get a hash suffix."""
+    objects: list[Desired] = []
+    dropped: list[Dropped] = list(snapshot.dropped)
+    refused: list[Refused] = []
+    used: set[str] = set()
+    for service in sorted(snapshot.services, key=lambda s: s.name):
+        issues = _Issues(snapshot.adapter, service.name)
+        name = object_name(snapshot.adapter, service.name)
+        if name in used:
+            name = object_name(snapshot.adapter, service.name, force_hash=True)
+        try:
+            desired = render_service(service, snapshot.adapter, name, settings, issues)
+        except _Refuse as exc:
+            refused.append(Refused(snapshot.adapter, service.name, str(exc)))
+        else:
+            used.add(name)
+            objects.append(desired)
+        dropped.extend(issues.dropped)
+    return Rendered(snapshot.adapter, tuple(objects), tuple(dropped), tuple(refused))
+
+
+def render_service(
+    service: Service, adapter: str, name: str, settings: RenderSettings, issues: _Issues
+) -> Desired:
+    hosts = _hosts(service.hosts, issues)
+    ports = _ports(service.ports, issues)
+    multi_host_ok = all(p.protocol in _MULTI_HOST_PROTOCOLS for p in ports)
+    if len(hosts) > 1 and not multi_host_ok and service.resolution is not Resolution.NONE:
+        raise _Refuse("several hosts need HTTP or TLS ports only (istiod rejects TCP/MONGO)")
+    endpoints = [e for e in (_endpoint(ep, ports, issues) for ep in service.endpoints) if e]
+    resolution = service.resolution or _derive_resolution(endpoints)
+    endpoints = _fit_resolution(resolution, endpoints, issues)
+    endpoints = _dedupe_sorted(endpoints)
+    if len(endpoints) > MAX_ENDPOINTS:
+        raise _Refuse(
+            f"{len(endpoints)} endpoints exceed the {MAX_ENDPOINTS} one ServiceEntry may hold; "
+            "the existing entry is kept unchanged"
+        )
+    if resolution is Resolution.DNS and not endpoints and not all(is_fqdn(h) for h in hosts):
+        raise _Refuse("DNS resolution without endpoints needs fully qualified hosts")
+    spec: dict[str, Any] = {
+        "hosts": hosts,
+        "ports": [{"number": p.number, "protocol": p.protocol.value, "name": p.name} for p in ports],
+        "location": (service.location or settings.location).value,
+        "resolution": resolution.value,
+    }
+    if resolution is not Resolution.NONE:
+        spec["endpoints"] = endpoints
+    if settings.export_to is not None:
+        spec["exportTo"] = list(settings.export_to)
+    body, digest = build_manifest(
+        kind=KIND,
+        name=name,
+        namespace=settings.namespace,
+        owner=settings.owner,
+        adapter=adapter,
+        service=service.name,
+        spec=spec,
+    )
+    return Desired(KIND, name, adapter, service.name, tuple(hosts), digest, body)
+
+
+def _hosts(raw: Iterable[str], issues: _Issues) -> list[str]:
+    hosts: set[str] = set()
+    for host in raw:
+        clean = host.strip().rstrip(".").lower()
+        if clean != "*" and is_dns_name(clean, allow_wildcard=True):
+            hosts.add(clean)
+        else:
+            issues.drop(f"host {host!r}", "not a valid DNS name")
+    if not hosts:
+        raise _Refuse("no valid host name")
+    if len(hosts) > MAX_HOSTS:
+        raise _Refuse(f"{len(hosts)} hosts exceed the limit of {MAX_HOSTS}")
+    return sorted(hosts)
+
+
+def _ports(raw: Iterable[ServicePort], issues: _Issues) -> list[ServicePort]:
+    ports: dict[int, ServicePort] = {}
+    for port in raw:
+        if not valid_port(port.number):
+            issues.drop(f"port {port.number}", "port number outside 1-65535")
+        elif port.number in ports:
+            issues.drop(f"port {port.number}/{port.protocol.value}", "duplicate port number")
+        else:
+            ports[port.number] = port
+    if not ports:
+        raise _Refuse("no valid port")
+    if len(ports) > MAX_PORTS:
+        raise _Refuse(f"{len(ports)} ports exceed the limit of {MAX_PORTS}")
+    return [ports[n] for n in sorted(ports)]
+
+
+def _endpoint(ep: Endpoint, ports: list[ServicePort], issues: _Issues) -> dict[str, Any] | None:
+    what = f"endpoint {ep.address}"
+    address = ep.address.strip()
+    if not (is_ip(address) or is_dns_name(address) or address.startswith("unix://")):
+        issues.drop(what, "address is neither an IP address nor a DNS name")
+        return None
+    out: dict[str, Any] = {"address": address.lower() if not is_ip(address) else address}
+    names = {p.number: p.name for p in ports}
+    port_map: dict[str, int] = {}
+    for service_port, number in ep.ports.items():
+        if service_port not in names:
+            issues.drop(what, f"port map names {service_port}, which the service does not offer")
+            return None
+        if not valid_port(number):
+            issues.drop(what, f"port {number} outside 1-65535")
+            return None
+        if number != service_port:
+            port_map[names[service_port]] = number
+    if port_map:
+        out["ports"] = dict(sorted(port_map.items()))
+    labels: dict[str, str] = {}
+    for key, value in sorted(ep.labels.items()):
+        if not (is_label_key(key) and is_label_value(value)):
+            issues.drop(f"{what} label {key}={value}", "not valid Kubernetes label syntax")
+        elif len(labels) >= MAX_ENDPOINT_LABELS:
+            issues.drop(f"{what} label {key}", f"more than {MAX_ENDPOINT_LABELS} labels")
+        else:
+            labels[key] = value
+    if labels:
+        out["labels"] = labels
+    extras: tuple[tuple[str, str | None], ...] = (("locality", ep.locality), ("network", ep.network))
+    for field_name, text in extras:
+        if text:
+            if len(text) > MAX_LOCALITY:
+                issues.drop(f"{what} {field_name}", f"longer than {MAX_LOCALITY} characters")
+            else:
+                out[field_name] = text
+    if ep.weight is not None:
+        if 0 < ep.weight <= MAX_WEIGHT:
+            out["weight"] = ep.weight
+        else:
+            issues.drop(f"{what} weight {ep.weight}", "weight outside 1-4294967295")
+    return out
+
+
+def _derive_resolution(endpoints: list[dict[str, Any]]) -> Resolution:
+    # No endpoints stays STATIC: "no healthy instance" must not turn into "resolve the host name".
+    if all(is_ip(e["address"]) or e["address"].startswith("unix://") for e in endpoints):
+        return Resolution.STATIC
+    return Resolution.DNS
+
+
+def _fit_resolution(
+    resolution: Resolution, endpoints: list[dict[str, Any]], issues: _Issues
+) -> list[dict[str, Any]]:
+    if resolution is Resolution.NONE:
+        return []
+    keep = []
+    for ep in endpoints:
+        address = ep["address"]
+        if resolution is Resolution.STATIC and not (is_ip(address) or address.startswith("unix://")):
+            issues.drop(f"endpoint {address}", "STATIC resolution needs IP addresses")
+        elif resolution is Resolution.DNS and address.startswith("unix://"):
+            issues.drop(f"endpoint {address}", "DNS resolution cannot use unix sockets")
+        else:
+            keep.append(ep)
+    return keep
+
+
+def _dedupe_sorted(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for ep in endpoints:
+        key = (ep["address"], tuple(sorted(ep.get("ports", {}).items())))
+        unique.setdefault(key, ep)  # the same instance listed twice is one endpoint
+    return [unique[k] for k in sorted(unique)]
