@@ -88,6 +88,39 @@ class LeaderElectionConfig(_Strict):
         return self
 
 
+class DaemonConfig(_Strict):
+    """Tuning of ``syncd run`` (docs/daemon.md); durations in seconds, written like ``200ms`` or ``10m``.
+
+    ``debounce_quiet``: a watch wake runs the adapter once no further wake came for this long;
+    ``debounce_max``: ... but never later than this after the first wake of a burst;
+    ``min_interval``: floor between two runs of one adapter (watch wakes and TTL hints included);
+    ``jitter``: fraction of an adapter's ``interval`` added at random to each scheduled run;
+    ``resync_interval``: full relist of the target and read of every adapter, ignoring the cache;
+    ``config_check_interval``: how often the config file's mtime is checked (0 = only on SIGHUP);
+    ``shutdown_timeout``: how long SIGTERM waits for the write in flight before giving up.
+    """
+
+    debounce_quiet: Duration = 0.2
+    debounce_max: Duration = 2.0
+    min_interval: Duration = 1.0
+    jitter: float = Field(0.1, ge=0, le=1)
+    resync_interval: Duration = 600.0
+    config_check_interval: Duration = 5.0
+    shutdown_timeout: Duration = 8.0
+
+    @model_validator(mode="after")
+    def _sane(self) -> DaemonConfig:
+        if self.debounce_quiet > self.debounce_max:
+            raise ValueError("need debounce_quiet <= debounce_max")
+        if self.min_interval < 0.05:
+            raise ValueError("min_interval must be at least 50ms")
+        if self.resync_interval < 1:
+            raise ValueError("resync_interval must be at least 1s")
+        if not 0 < self.shutdown_timeout <= 60:
+            raise ValueError("shutdown_timeout must be more than 0 and at most 60s")
+        return self
+
+
 class AdapterConfig(_Strict):
     """Keys every adapter has; ``settings`` holds the adapter type's own validated keys."""
 
@@ -122,6 +155,7 @@ class Config(_Strict):
     safety: SafetyConfig = Field(default_factory=SafetyConfig)  # type: ignore[arg-type]
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
     leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)  # type: ignore[arg-type]
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
 
     @property
     def leader_election_enabled(self) -> bool:
