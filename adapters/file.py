@@ -18,6 +18,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from syncd import yamlio
 from syncd.adapter import Adapter, AdapterSettings
 from syncd.model import (
     Dropped,
@@ -88,7 +89,7 @@ class FileAdapter(Adapter):
         path = self._settings.path
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            data = json.loads(text) if path.suffix == ".json" else yamlio.load(text)
         except (OSError, UnicodeDecodeError) as exc:
             return Snapshot.failed(self.name, f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
         except (ValueError, yaml.YAMLError) as exc:

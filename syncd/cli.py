@@ -7,9 +7,7 @@ Exit codes (DESIGN.md): 0 ok; 1 an adapter or a write failed (the rest still app
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -117,20 +115,10 @@ def _sync(config: Config, *, dry_run: bool, force: bool) -> int:
 
 
 def _run(config: Config, path: Path) -> int:
-    """A plain loop (the scheduling daemon replaces it): one cycle per shortest adapter interval."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    engine = Engine(config, build_adapters(config), build_target(config))
-    interval = min(a.interval for a in config.adapters)
-    try:
-        while not stop.is_set():
-            _summarise(engine.cycle())
-            stop.wait(interval)
-    finally:
-        engine.close()
-    log.info("stopped", path=str(path))
-    return EXIT_OK
+    """The long-running daemon (docs/daemon.md): 0 after a clean shutdown on SIGTERM/SIGINT."""
+    from syncd.daemon import run_daemon  # lazily: the one-shot commands need no scheduler
+
+    return run_daemon(config, path)
 
 
 def _summarise(report: CycleReport) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from syncd import yamlio
 from syncd.adapter import AdapterSettings, UnknownAdapterType, load_adapter_type
 from syncd.model import Location
 from syncd.model.durations import Duration
@@ -188,7 +189,7 @@ def parse_config(
 ) -> Config:
     """Validate config text; relative file paths in it are taken from ``base_dir``."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlio.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -30,8 +30,13 @@ def test_secret_keys_and_known_secret_values_are_masked() -> None:
     stream = capture("debug")
     logs.register_secrets(["s3cr3t-token-value"])
     log = structlog.get_logger("t")
-    log.info("connect", token="abc", headers={"X-Consul-Token": "abc", "Accept": "json"},
-             error="403 for token s3cr3t-token-value", items=["s3cr3t-token-value"])
+    log.info(
+        "connect",
+        token="abc",
+        headers={"X-Consul-Token": "abc", "Accept": "json"},
+        error="403 for token s3cr3t-token-value",
+        items=["s3cr3t-token-value"],
+    )
     logging.getLogger("urllib3").warning("retrying with s3cr3t-token-value")
     text = stream.getvalue()
     assert "s3cr3t-token-value" not in text and '"abc"' not in text

@@ -172,7 +172,9 @@ class LeaderElector:
         self.name = settings.lease_name
         self.namespace = settings.namespace or namespace
         self.retry_period = settings.retry_period
-        self.election = Election(identity or default_identity(), settings.lease_duration, settings.renew_deadline)
+        self.election = Election(
+            identity or default_identity(), settings.lease_duration, settings.renew_deadline
+        )
         self._on_started = on_started_leading
         self._on_stopped = on_stopped_leading
         self._clock = clock
@@ -264,16 +266,18 @@ class LeaderElector:
     def _attempt(self) -> None:
         started = self._clock()
         election = self.election
-        if election.is_leader(started) and self._lease is not None:
-            # Fast path (as client-go): renew against the Lease we wrote last, no read first.
-            if self._write(election.wanted(self._wall()), started):
-                return
+        # Fast path (as client-go): the leader renews against the Lease it wrote last, no read first.
+        leading = election.is_leader(started) and self._lease is not None
+        if leading and self._write(election.wanted(self._wall()), started):
+            return
         try:
             self._lease = self._read()
         except Exception as exc:
             log.warning("lease_unreadable", error=_describe(exc))
             return
         election.observe(_record(self._lease) if self._lease is not None else None, started)
+        if election.holder() not in ("", self.identity):
+            election.step_down()  # someone else holds it now: stop writing at once
         if election.may_acquire(started):
             self._write(election.wanted(self._wall()), started)
 

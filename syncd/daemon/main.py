@@ -10,6 +10,7 @@ shutdown short.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -27,7 +28,7 @@ from syncd.build import build_adapters, build_target
 from syncd.config import Config
 from syncd.daemon.debounce import hinted_delay
 from syncd.daemon.http import HttpServer
-from syncd.daemon.leader import AlwaysLeader, LeaderElector, Leadership, LeaderOnlyTarget
+from syncd.daemon.leader import AlwaysLeader, LeaderElector, LeaderOnlyTarget, Leadership
 from syncd.daemon.reconciler import Reconciler
 from syncd.daemon.reload import ConfigSource, needs_restart, target_changed
 from syncd.daemon.scheduler import Scheduler
@@ -144,7 +145,9 @@ class Daemon:
         # The write in flight finishes; keep 2 s of the budget for releasing the Lease.
         clean = self.reconciler.lock.acquire(timeout=max(0.5, deadline - time.monotonic() - 2.0))
         if not clean:
-            log.error("shutdown_write_unfinished", consequence="the Lease is released anyway; no new write starts")
+            log.error(
+                "shutdown_write_unfinished", consequence="the Lease is released anyway; no new write starts"
+            )
         self.leadership.stop(release=True)
         self.http.stop()
         for adapter in self.reconciler.engine.adapters:
@@ -203,10 +206,9 @@ class Daemon:
             return False, "shutting down"
         if not self._ready_latched:
             cached = self._target.cached
-            if self.leadership.is_leader() and self.reconciler.cycles_done > 0:
-                self._ready_latched = True
-            elif self.leadership.following() and (cached is None or cached.cache.synced):
-                self._ready_latched = True
+            led = self.leadership.is_leader() and self.reconciler.cycles_done > 0
+            follows = self.leadership.following() and (cached is None or cached.cache.synced)
+            self._ready_latched = led or follows
         metrics.READY.set(1 if self._ready_latched else 0)
         if not self._ready_latched:
             return False, "waiting for the first cycle (leader) or a synced cache (follower)"
@@ -294,7 +296,9 @@ class Daemon:
 
             self.scheduler.add(f"adapter:{entry.name}", run, entry.interval)
         self.scheduler.add(FULL, lambda trigger: reconciler.run_full(trigger))
-        self.scheduler.add(RESYNC, lambda trigger: reconciler.run_full(RESYNC, relist=True), daemon.resync_interval)
+        self.scheduler.add(
+            RESYNC, lambda trigger: reconciler.run_full(RESYNC, relist=True), daemon.resync_interval
+        )
         self.scheduler.add(DRIFT, lambda trigger: reconciler.run_reconcile(DRIFT))
         if self._target.cached is not None:
             self._target.cached.cache.set_on_drift(lambda: self.scheduler.wake(DRIFT, DRIFT))
@@ -365,7 +369,5 @@ def _exit_if_stuck(code: int, grace: float = 1.0) -> None:
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass

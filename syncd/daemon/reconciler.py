@@ -72,9 +72,9 @@ class Reconciler:
 
     def run_full(self, trigger: str, *, relist: bool = False) -> None:
         """Read every adapter and reconcile; with ``relist`` refresh the target's cache first."""
-        if relist and self._relist is not None and not self.stopping:
-            if not self._relist(self._relist_timeout):
-                log.warning("resync_relist_incomplete", timeout=self._relist_timeout)
+        relisted = not relist or self._relist is None or self.stopping or self._relist(self._relist_timeout)
+        if not relisted:
+            log.warning("resync_relist_incomplete", timeout=self._relist_timeout)
         engine = self._engine
         if self.stopping or not self._is_leader():
             return
@@ -96,7 +96,9 @@ class Reconciler:
         if self.stopping or not self._is_leader():
             return
         engine = self._engine
-        snapshots = [self._latest.get(a.name) or Snapshot.failed(a.name, NOT_READ_YET) for a in engine.adapters]
+        snapshots = [
+            self._latest.get(a.name) or Snapshot.failed(a.name, NOT_READ_YET) for a in engine.adapters
+        ]
         started = time.monotonic()
         report = engine.reconcile(snapshots)
         metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)

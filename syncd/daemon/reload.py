@@ -66,7 +66,10 @@ def needs_restart(old: Config, new: Config) -> list[str]:
     keys = []
     if old.server != new.server:
         keys.append("server")
-    if old.leader_election != new.leader_election or old.leader_election_enabled != new.leader_election_enabled:
+    if (
+        old.leader_election != new.leader_election
+        or old.leader_election_enabled != new.leader_election_enabled
+    ):
         keys.append("leader_election")
     if (old.target.type == "kubernetes") != (new.target.type == "kubernetes") or (
         old.target.kubeconfig,

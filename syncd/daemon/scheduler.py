@@ -84,7 +84,9 @@ class Scheduler:
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def add(self, name: str, fn: TaskFn, interval: float | None = None, *, first_in: float | None = None) -> None:
+    def add(
+        self, name: str, fn: TaskFn, interval: float | None = None, *, first_in: float | None = None
+    ) -> None:
         """Register a task; with ``interval`` it repeats (first after ``first_in``, default interval)."""
         with self._cond:
             self._remove_locked(name)
@@ -94,7 +96,9 @@ class Scheduler:
                 first = interval if first_in is None else first_in
                 self._aps.add_job(
                     self._execute,
-                    IntervalTrigger(seconds=interval, jitter=interval * self.jitter or None, timezone=timezone.utc),
+                    IntervalTrigger(
+                        seconds=interval, jitter=interval * self.jitter or None, timezone=timezone.utc
+                    ),
                     args=[name],
                     id=name,
                     name=name,
@@ -111,7 +115,9 @@ class Scheduler:
         with self._cond:
             return list(self._tasks)
 
-    def configure(self, *, debounce_quiet: float, debounce_max: float, min_interval: float, jitter: float) -> None:
+    def configure(
+        self, *, debounce_quiet: float, debounce_max: float, min_interval: float, jitter: float
+    ) -> None:
         """New settings after a reload; applies to tasks added from now on and to every wake."""
         with self._cond:
             self.debounce_quiet, self.debounce_max = debounce_quiet, debounce_max
@@ -177,7 +183,11 @@ class Scheduler:
             job.modify(next_run_time=when)
         else:
             self._aps.add_job(
-                self._execute, DateTrigger(run_date=when), args=[task.job_id], id=task.job_id, name=task.job_id
+                self._execute,
+                DateTrigger(run_date=when),
+                args=[task.job_id],
+                id=task.job_id,
+                name=task.job_id,
             )
 
     def _execute(self, name: str) -> None:

@@ -62,7 +62,9 @@ class OwnedStore:
         fresh = {key_of(o): o for o in objects if is_owned(o, self.owner)}
         with self._lock:
             old = {k: o for k, o in self._objects.items() if k[0] == kind}
-            changed = {k for k in old.keys() | fresh.keys() if rv_of(old.get(k, {})) != rv_of(fresh.get(k, {}))}
+            changed = {
+                k for k in old.keys() | fresh.keys() if rv_of(old.get(k, {})) != rv_of(fresh.get(k, {}))
+            }
             changed -= self._inflight.keys()
             for key in old:
                 del self._objects[key]

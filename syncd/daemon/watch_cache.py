@@ -27,9 +27,9 @@ from kubernetes.client.exceptions import ApiException
 
 from syncd import metrics
 from syncd.config import TargetConfig
+from syncd.daemon.store import OwnedStore, rv_of
 from syncd.plan import Changes
 from syncd.render import Manifest, content_hash, owner_selector
-from syncd.daemon.store import OwnedStore, rv_of
 from syncd.targets import ApplyResult
 from syncd.targets.kubernetes import GROUP, PLURALS, VERSION, KubernetesTarget, api_client
 from syncd.targets.retry import Backoff
@@ -230,7 +230,7 @@ class WatchCache:
                 metrics.CACHE_OBJECTS.set(len(self.store))
                 if foreign:
                     log.info(
-                        "drift_detected", kind=kind, name=obj["metadata"].get("name"), event=kind_of_event
+                        "drift_detected", kind=kind, name=obj["metadata"].get("name"), change=kind_of_event
                     )
                     self._on_drift()
         except ApiException as exc:
@@ -266,7 +266,9 @@ class RecordingApiClient(client.ApiClient):  # type: ignore[misc]
 class CachedTarget:
     """A Kubernetes target whose reads come from a ``WatchCache``."""
 
-    def __init__(self, inner: KubernetesTarget, cache: WatchCache, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, inner: KubernetesTarget, cache: WatchCache, clock: Callable[[], float] = time.monotonic
+    ):
         self.inner = inner
         self.cache = cache
         self._clock = clock
@@ -330,7 +332,9 @@ class SpecHashMemo:
         return len(self._memo)
 
 
-def build_cached_target(settings: TargetConfig, owner: str, kinds: tuple[str, ...] = ("ServiceEntry",)) -> CachedTarget:
+def build_cached_target(
+    settings: TargetConfig, owner: str, kinds: tuple[str, ...] = ("ServiceEntry",)
+) -> CachedTarget:
     """The kubernetes target of ``settings`` behind a watch cache (not started yet)."""
     cache = WatchCache(
         api_client(settings.kubeconfig, settings.context),

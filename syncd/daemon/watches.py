@@ -52,7 +52,9 @@ class AdapterWatches:
                 adapter.watch(lambda: self._wake(adapter.name), self._stop)
             except Exception as exc:
                 failures += 1
-                log.warning("adapter_watch_failed", adapter=adapter.name, error=f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "adapter_watch_failed", adapter=adapter.name, error=f"{type(exc).__name__}: {exc}"
+                )
             else:
                 if self._stop.is_set():
                     break

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def is_ip(address: str) -> bool:
     """True for a literal IPv4 or IPv6 address (no CIDR, no zone index)."""
     try:

@@ -92,6 +92,12 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
     used: set[str] = set()
     for service in sorted(snapshot.services, key=lambda s: s.name):
         issues = _Issues(snapshot.adapter, service.name)
+        if not service.ports and not service.endpoints:
+            # A registry service with no instance tells us no port: nothing to route to, no entry.
+            dropped.append(
+                Dropped(snapshot.adapter, service.name, "service", "no instances and no port known")
+            )
+            continue
         name = object_name(snapshot.adapter, service.name)
         if name in used:
             name = object_name(snapshot.adapter, service.name, force_hash=True)

@@ -10,8 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import yaml
-
+from syncd import yamlio
 from syncd.plan import Changes, is_owned
 from syncd.render import Manifest
 from syncd.targets.base import ApplyResult, TargetError
@@ -32,8 +31,8 @@ class DirectoryTarget:
         owned = []
         for file in sorted(self.path.glob("*.yaml")):
             try:
-                obj = yaml.safe_load(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                obj = yamlio.load(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yamlio.YAMLError):
                 continue  # not ours if we cannot even read it
             if isinstance(obj, dict) and is_owned(obj, owner) and file == self._file_of(obj):
                 owned.append(obj)
@@ -53,7 +52,7 @@ class DirectoryTarget:
                     file.unlink(missing_ok=True)
                 else:
                     assert change.desired is not None
-                    _write_atomic(file, yaml.safe_dump(change.desired, sort_keys=False))
+                    _write_atomic(file, yamlio.dump(change.desired))
             except OSError as exc:
                 result.failed.append((change, f"{file}: {exc.strerror or exc}"))
             else:

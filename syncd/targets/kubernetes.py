@@ -39,17 +39,21 @@ _CONFLICT_RETRIES = 5
 
 def api_client(kubeconfig: Path | None = None, context: str | None = None) -> client.ApiClient:
     """A client from ``kubeconfig``, else in-cluster service account, else the default kubeconfig."""
+    configuration = client.Configuration()
     try:
         if kubeconfig is not None:
-            return config.new_client_from_config(config_file=str(kubeconfig), context=context)
-        try:
-            configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
-            return client.ApiClient(configuration)
-        except ConfigException:
-            return config.new_client_from_config(context=context)
+            config.load_kube_config(str(kubeconfig), context, client_configuration=configuration)
+        else:
+            try:
+                config.load_incluster_config(client_configuration=configuration)
+            except ConfigException:
+                config.load_kube_config(context=context, client_configuration=configuration)
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         raise TargetError(f"cannot configure the Kubernetes client: {exc}") from None
+    # urllib3 would silently retry GET/PUT/DELETE (and sleep on 429) before we see anything;
+    # our own backoff handles that with jitter and an honest count.
+    configuration.retries = False
+    return client.ApiClient(configuration)
 
 
 class KubernetesTarget:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-import yaml
-
+from syncd import yamlio
 from syncd.plan import Changes
 from syncd.render import Manifest
 from syncd.targets.base import ApplyResult
@@ -14,7 +13,7 @@ from syncd.targets.base import ApplyResult
 
 def dump_manifests(manifests: list[Manifest], stream: TextIO) -> None:
     """Multi-document YAML, keys in the order rendered (apiVersion, kind, metadata, spec)."""
-    yaml.safe_dump_all(manifests, stream, sort_keys=False, default_flow_style=False, explicit_start=True)
+    yamlio.dump_all(manifests, stream)
 
 
 class StdoutTarget:

@@ -64,7 +64,10 @@ def test_dry_run_prints_each_change_with_its_reason_and_writes_nothing(tmp_path:
         "delete ServiceEntry/files-api (adapter files, service api): gone from registry",
         "plan: 1 to create, 1 to update, 1 to delete (dry run: nothing written)",
     ]
-    assert sorted(p.name for p in out.iterdir()) == ["serviceentry-files-api.yaml", "serviceentry-files-web.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "serviceentry-files-api.yaml",
+        "serviceentry-files-web.yaml",
+    ]
 
 
 def test_failed_adapter_exits_1_and_deletes_nothing(tmp_path: Path) -> None:

@@ -38,9 +38,17 @@ def test_sanitize_labels(raw: dict[str, str], labels: dict[str, str], dropped: l
 
 @pytest.mark.parametrize(
     ("text", "ip", "name"),
-    [("10.0.0.1", True, False), ("2001:db8::1", True, False), ("fe80::1%eth0", False, False),
-     ("web.example.com", False, True), ("999.1.1.1", False, False), ("-bad.example.com", False, False),
-     ("a" * 64 + ".com", False, False), ("", False, False), ("localhost", False, True)],
+    [
+        ("10.0.0.1", True, False),
+        ("2001:db8::1", True, False),
+        ("fe80::1%eth0", False, False),
+        ("web.example.com", False, True),
+        ("999.1.1.1", False, False),
+        ("-bad.example.com", False, False),
+        ("a" * 64 + ".com", False, False),
+        ("", False, False),
+        ("localhost", False, True),
+    ],
 )
 def test_addresses(text: str, ip: bool, name: bool) -> None:
     assert (is_ip(text), is_dns_name(text)) == (ip, name)
@@ -51,8 +59,9 @@ def test_wildcards_only_when_allowed() -> None:
     assert not is_dns_name("*.example.com") and not is_dns_name("a.*.com", allow_wildcard=True)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25),
-                                                (12, 12), ("1.5s", 1.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), (12, 12), ("1.5s", 1.5)]
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -63,8 +72,10 @@ def test_bad_durations(text: object) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("text", "protocol"), [("http", Protocol.HTTP), ("GRPC", Protocol.GRPC),
-                                                 ("h2c", Protocol.HTTP2), ("udp", None), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "protocol"),
+    [("http", Protocol.HTTP), ("GRPC", Protocol.GRPC), ("h2c", Protocol.HTTP2), ("udp", None), (None, None)],
+)
 def test_protocols(text: str | None, protocol: Protocol | None) -> None:
     assert parse_protocol(text) is protocol
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from syncd.render.validate import validate_manifest
 
 from syncd.model import Endpoint, Location, Protocol, Resolution, Service, ServicePort, common_port_endpoints
 from syncd.render import RenderSettings, content_hash, render_snapshot
+from syncd.render.validate import validate_manifest
 from tests.factories import NAMESPACE, OWNER, service, snapshot
 
 SETTINGS = RenderSettings(owner=OWNER, namespace=NAMESPACE)
@@ -182,3 +182,9 @@ def test_colliding_names_get_distinct_hashed_names() -> None:
     )
     names = [o.name for o in rendered.objects]
     assert len(set(names)) == 2 and "a-web-a" in names
+
+
+def test_service_without_instances_or_ports_is_left_out_not_refused() -> None:
+    rendered = render_snapshot(snapshot("a", Service("idle", ("idle.example.com",), ())), SETTINGS)
+    assert not rendered.objects and not rendered.refused
+    assert [d.reason for d in rendered.dropped] == ["no instances and no port known"]

@@ -47,13 +47,15 @@ def test_sync_creates_then_steady_then_delete(k3s_kubeconfig: Path, tmp_path: Pa
     from kubernetes import client, config
 
     registry = write_registry(tmp_path / "reg.yaml", [web("web", "10.0.0.1", "10.0.0.2"), web("api")])
-    cfg = write_config(tmp_path / "c.yaml", {"type": "kubernetes", "kubeconfig": str(k3s_kubeconfig)},
-                       registry=registry)
+    cfg = write_config(
+        tmp_path / "c.yaml", {"type": "kubernetes", "kubeconfig": str(k3s_kubeconfig)}, registry=registry
+    )
     first = syncd("sync", "-c", str(cfg))
     assert first.returncode == 0, first.stderr
     api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(k3s_kubeconfig)))
-    items = api.list_namespaced_custom_object("networking.istio.io", "v1", "istio-system", "serviceentries",
-                                              label_selector="syncd.io/owner=syncd")["items"]
+    items = api.list_namespaced_custom_object(
+        "networking.istio.io", "v1", "istio-system", "serviceentries", label_selector="syncd.io/owner=syncd"
+    )["items"]
     assert sorted(i["metadata"]["name"] for i in items) == ["files-api", "files-web"]
     versions = {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in items}
 

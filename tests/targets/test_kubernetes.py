@@ -19,12 +19,19 @@ WRITES = ("create", "update", "patch", "delete")
 
 @pytest.fixture
 def target(kubeconfig: Path) -> KubernetesTarget:
-    return KubernetesTarget(api_client(kubeconfig), NAMESPACE, backoff=Backoff(retries=6, base=0.01, cap=0.05))
+    return KubernetesTarget(
+        api_client(kubeconfig), NAMESPACE, backoff=Backoff(retries=6, base=0.01, cap=0.05)
+    )
 
 
 def sync(target: KubernetesTarget, *services, adapter: str = "a", force: bool = False):
-    changes = plan([AdapterState(adapter, True, render(adapter, *services))], target.list_owned(OWNER),
-                   owner=OWNER, max_delete_percent=100, force=force)
+    changes = plan(
+        [AdapterState(adapter, True, render(adapter, *services))],
+        target.list_owned(OWNER),
+        owner=OWNER,
+        max_delete_percent=100,
+        force=force,
+    )
     result = target.apply(changes)
     assert result.ok, result.failed
     return changes
@@ -35,7 +42,9 @@ def writes(api: KubeApiEmulator) -> int:
     return sum(counts.get(v, 0) for v in WRITES)
 
 
-def test_create_then_steady_then_update_then_delete(target: KubernetesTarget, kube_api: KubeApiEmulator) -> None:
+def test_create_then_steady_then_update_then_delete(
+    target: KubernetesTarget, kube_api: KubeApiEmulator
+) -> None:
     sync(target, service("web", "10.0.0.1"), service("api", "10.0.0.2"))
     stored = kube_api.objects("serviceentries", NAMESPACE)
     assert sorted(o["metadata"]["name"] for o in stored) == ["a-api", "a-web"]
@@ -57,8 +66,9 @@ def test_create_then_steady_then_update_then_delete(target: KubernetesTarget, ku
     assert [o["metadata"]["name"] for o in kube_api.objects("serviceentries", NAMESPACE)] == ["a-web"]
 
 
-def test_foreign_objects_are_never_listed_changed_or_deleted(target: KubernetesTarget,
-                                                             kube_api: KubeApiEmulator) -> None:
+def test_foreign_objects_are_never_listed_changed_or_deleted(
+    target: KubernetesTarget, kube_api: KubeApiEmulator
+) -> None:
     foreign = copy.deepcopy(render("a", service("web", "10.9.9.9"))[0].body)
     foreign["metadata"]["labels"] = {"team": "theirs"}
     kube_api.put_object(foreign)
@@ -71,12 +81,15 @@ def test_foreign_objects_are_never_listed_changed_or_deleted(target: KubernetesT
     result = target.apply(changes)
     assert not result.ok and "left alone" in result.failed[0][1]
     assert kube_api.get_object("serviceentries", NAMESPACE, "a-web")["spec"]["endpoints"] == [
-        {"address": "10.9.9.9"}]
+        {"address": "10.9.9.9"}
+    ]
     sync(target)  # nothing desired: must not delete either foreign object
     assert len(kube_api.objects("serviceentries", NAMESPACE)) == 2
 
 
-def test_update_conflict_is_retried_on_a_fresh_read(target: KubernetesTarget, kube_api: KubeApiEmulator) -> None:
+def test_update_conflict_is_retried_on_a_fresh_read(
+    target: KubernetesTarget, kube_api: KubeApiEmulator
+) -> None:
     sync(target, service("web", "10.0.0.1"))
     owned = target.list_owned(OWNER)
     bumped = copy.deepcopy(owned[0])
@@ -86,7 +99,8 @@ def test_update_conflict_is_retried_on_a_fresh_read(target: KubernetesTarget, ku
     result = target.apply(changes)
     assert result.ok, result.failed
     assert kube_api.get_object("serviceentries", NAMESPACE, "a-web")["spec"]["endpoints"] == [
-        {"address": "10.0.0.2"}]
+        {"address": "10.0.0.2"}
+    ]
 
 
 def test_stale_list_create_adopts_own_object(target: KubernetesTarget, kube_api: KubeApiEmulator) -> None:
@@ -94,7 +108,8 @@ def test_stale_list_create_adopts_own_object(target: KubernetesTarget, kube_api:
     changes = plan([AdapterState("a", True, render("a", service("web", "10.0.0.5")))], [], owner=OWNER)
     assert target.apply(changes).ok
     assert kube_api.get_object("serviceentries", NAMESPACE, "a-web")["spec"]["endpoints"] == [
-        {"address": "10.0.0.5"}]
+        {"address": "10.0.0.5"}
+    ]
 
 
 def test_delete_is_pinned_to_the_listed_uid(target: KubernetesTarget, kube_api: KubeApiEmulator) -> None:
@@ -114,8 +129,9 @@ def test_converges_through_injected_faults(target: KubernetesTarget, kube_api: K
     kube_api.set_faults(0.2, kinds=("409", "429", "500", "reset"), seed=7, retry_after=0)
     services = [service(f"svc{i}", f"10.0.1.{i}") for i in range(30)]
     for _ in range(5):
-        changes = plan([AdapterState("a", True, render("a", *services))], target.list_owned(OWNER),
-                       owner=OWNER)
+        changes = plan(
+            [AdapterState("a", True, render("a", *services))], target.list_owned(OWNER), owner=OWNER
+        )
         if not changes:
             break
         target.apply(changes)
@@ -137,7 +153,8 @@ def test_missing_crd_or_unreachable_api_is_a_target_error(tmp_path: Path) -> Non
 
     with KubeApiEmulator() as api:
         config = api.write_kubeconfig(tmp_path / "kc")
-    dead = KubernetesTarget(api_client(config), NAMESPACE, backoff=Backoff(retries=1, base=0.01),
-                            request_timeout=2)
+    dead = KubernetesTarget(
+        api_client(config), NAMESPACE, backoff=Backoff(retries=1, base=0.01), request_timeout=2
+    )
     with pytest.raises(TargetError, match="cannot list ServiceEntry"):
         dead.list_owned(OWNER)

@@ -22,13 +22,26 @@ def write(path: Path, services: object) -> Path:
 
 
 def test_full_record(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.yaml", [{
-        "name": "pay", "hosts": ["pay.example.com"], "ports": [{"number": 443, "protocol": "https"}],
-        "endpoints": [
-            {"address": "10.0.0.1", "labels": {"version": "v 1"}, "locality": "r/z", "weight": 3, "network": "n1"},
-            {"address": "10.0.0.2", "port": 8443},
+    path = write(
+        tmp_path / "r.yaml",
+        [
+            {
+                "name": "pay",
+                "hosts": ["pay.example.com"],
+                "ports": [{"number": 443, "protocol": "https"}],
+                "endpoints": [
+                    {
+                        "address": "10.0.0.1",
+                        "labels": {"version": "v 1"},
+                        "locality": "r/z",
+                        "weight": 3,
+                        "network": "n1",
+                    },
+                    {"address": "10.0.0.2", "port": 8443},
+                ],
+            }
         ],
-    }])
+    )
     snap = adapter(path).discover()
     assert snap.ok and not snap.dropped
     (svc,) = snap.services
@@ -61,14 +74,24 @@ def test_empty_file_is_an_empty_registry(tmp_path: Path) -> None:
 
 
 def test_bad_service_is_kept_unknown_and_bad_endpoint_dropped(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.yaml", [
-        {"name": "typo", "hosts": ["t.example.com"], "ports": [{"number": 80}], "endpoint": []},
-        {"name": "badport", "hosts": ["b.example.com"], "ports": [{"number": 0}]},
-        {"name": "ok", "hosts": ["o.example.com"], "ports": [{"number": 80}],
-         "endpoints": [{"address": "not an address"}, {"address": "10.0.0.1", "ports": {"tcp-81": 1}},
-                       {"address": "10.0.0.2"}]},
-        {"name": "ok", "hosts": ["dup.example.com"], "ports": [{"number": 80}]},
-    ])
+    path = write(
+        tmp_path / "r.yaml",
+        [
+            {"name": "typo", "hosts": ["t.example.com"], "ports": [{"number": 80}], "endpoint": []},
+            {"name": "badport", "hosts": ["b.example.com"], "ports": [{"number": 0}]},
+            {
+                "name": "ok",
+                "hosts": ["o.example.com"],
+                "ports": [{"number": 80}],
+                "endpoints": [
+                    {"address": "not an address"},
+                    {"address": "10.0.0.1", "ports": {"tcp-81": 1}},
+                    {"address": "10.0.0.2"},
+                ],
+            },
+            {"name": "ok", "hosts": ["dup.example.com"], "ports": [{"number": 80}]},
+        ],
+    )
     snap = adapter(path).discover()
     assert [s.name for s in snap.services] == ["ok"]
     assert [e.address for e in snap.services[0].endpoints] == ["10.0.0.2"]
