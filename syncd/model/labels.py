@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 _VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _ILLEGAL_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _ILLEGAL_VALUE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -73,7 +73,11 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    """A service as a registry describes it; ``origin`` names the adapter that found it."""
+    """A service as a registry describes it; ``origin`` names the adapter that found it.
+
+    ``policy_hints`` are traffic-policy overrides the registry asks for (``tls.mode`` and friends,
+    see :mod:`syncd.model.hints`); they are unchecked here, the renderer validates them.
+    """
 
     name: str
     hosts: tuple[str, ...]
@@ -83,12 +87,14 @@ class Service:
     location: Location | None = None
     resolution: Resolution | None = None
     origin: str = ""
+    policy_hints: Mapping[str, str] = field(default_factory=FrozenMap)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hosts", tuple(self.hosts))
         object.__setattr__(self, "ports", tuple(self.ports))
         object.__setattr__(self, "endpoints", tuple(self.endpoints))
         object.__setattr__(self, "labels", freeze(self.labels))
+        object.__setattr__(self, "policy_hints", freeze(self.policy_hints))
 
 
 @dataclass(frozen=True, slots=True)

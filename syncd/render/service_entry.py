@@ -27,6 +27,7 @@ from syncd.model import (
     is_label_value,
     valid_port,
 )
+from syncd.render.destination_rule import TrafficPolicy, render_destination_rules
 from syncd.render.manifest import Desired, build_manifest
 from syncd.render.naming import object_name
 
@@ -43,12 +44,17 @@ _MULTI_HOST_PROTOCOLS = {Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC, Protocol.
 
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
-    """Per-adapter render options: ownership, where objects live, mesh location and visibility."""
+    """Per-adapter render options: ownership, where objects live, mesh location and visibility.
+
+    ``traffic_policy`` set renders DestinationRules next to each ServiceEntry (see
+    :mod:`syncd.render.destination_rule`); None renders none.
+    """
 
     owner: str
     namespace: str
     location: Location = Location.MESH_EXTERNAL
     export_to: tuple[str, ...] | None = None
+    traffic_policy: TrafficPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +91,15 @@ class _Refuse(Exception):
 
 
 def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
-    """Render every service of an adapter's snapshot; names that collide get a hash suffix."""
+    """Render every service of an adapter's snapshot; names that collide get a hash suffix.
+
+    Each ServiceEntry is followed by its service's DestinationRules when a traffic policy is set.
+    """
     objects: list[Desired] = []
     dropped: list[Dropped] = list(snapshot.dropped)
     refused: list[Refused] = []
     used: set[str] = set()
+    entries: list[tuple[Service, Desired]] = []
     for service in sorted(snapshot.services, key=lambda s: s.name):
         issues = _Issues(snapshot.adapter, service.name)
         if not service.ports and not service.endpoints:
@@ -107,8 +117,15 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
             refused.append(Refused(snapshot.adapter, service.name, str(exc)))
         else:
             used.add(name)
-            objects.append(desired)
+            entries.append((service, desired))
         dropped.extend(issues.dropped)
+    taken = set(used)  # DestinationRule names: every entry's name is reserved for its own DR
+    for service, entry in entries:
+        objects.append(entry)
+        if settings.traffic_policy is not None:
+            rules, rule_drops = render_destination_rules(service, entry, settings, taken)
+            objects.extend(rules)
+            dropped.extend(rule_drops)
     return Rendered(snapshot.adapter, tuple(objects), tuple(dropped), tuple(refused))
 
 
@@ -187,10 +204,19 @@ def _ports(raw: Iterable[ServicePort], issues: _Issues) -> list[ServicePort]:
 def _endpoint(ep: Endpoint, ports: list[ServicePort], issues: _Issues) -> dict[str, Any] | None:
     what = f"endpoint {ep.address}"
     address = ep.address.strip()
-    if not (is_ip(address) or is_dns_name(address) or address.startswith("unix://")):
+    unix = address.startswith("unix://")
+    if unix:
+        # Istio: a socket path is absolute or abstract, not a folder; the service has exactly one port.
+        if address[7:8] not in ("/", "@") or address.endswith("/"):
+            issues.drop(what, "unix socket path must be absolute (unix:///path) or abstract (unix://@name)")
+            return None
+        if len(ports) != 1 or any(n != p for p, n in ep.ports.items()):
+            issues.drop(what, "a unix socket endpoint needs a service with exactly one port and no port map")
+            return None
+    elif not (is_ip(address) or is_dns_name(address)):
         issues.drop(what, "address is neither an IP address nor a DNS name")
         return None
-    out: dict[str, Any] = {"address": address.lower() if not is_ip(address) else address}
+    out: dict[str, Any] = {"address": address if unix or is_ip(address) else address.lower()}
     names = {p.number: p.name for p in ports}
     port_map: dict[str, int] = {}
     for service_port, number in ep.ports.items():

@@ -95,3 +95,11 @@ def test_values_are_frozen_and_hashable() -> None:
         ep.address = "10.0.0.2"  # type: ignore[misc]
     with pytest.raises(TypeError):
         ep.labels["b"] = "2"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("key", "ok"), [("a..b/x", False), ("example.com/tier", True), ("-a.com/x", False),
+                                         ("a/b/c", False), ("x", True), ("a" * 64, False)])
+def test_label_keys(key: str, ok: bool) -> None:
+    from syncd.model import is_label_key
+
+    assert is_label_key(key) is ok

@@ -9,6 +9,7 @@ import copy
 import re
 from collections.abc import Iterator
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -108,6 +109,10 @@ def test_ensure_valid_raises_with_every_problem() -> None:
 )
 def test_only_v1_kinds_are_known(obj: dict[str, Any]) -> None:
     assert_one_problem(obj, "apiVersion/kind", "Unsupported value")
+
+
+def test_any_mapping_is_accepted_at_the_root() -> None:
+    assert validate_manifest(MappingProxyType(SE)) == []
 
 
 def test_non_mapping_is_a_problem_not_a_crash() -> None:
