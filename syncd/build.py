@@ -21,10 +21,12 @@ def build_adapters(config: Config) -> list[Adapter]:
     return adapters
 
 
-def build_target(
-    config: Config, *, dry_run: bool = False, kinds: tuple[str, ...] = ("ServiceEntry",)
-) -> Target:
-    """The configured target; with ``dry_run`` it only reads and prints the plan."""
+def build_target(config: Config, *, dry_run: bool = False, kinds: tuple[str, ...] | None = None) -> Target:
+    """The configured target; with ``dry_run`` it only reads and prints the plan.
+
+    ``kinds`` defaults to ``config.managed_kinds``: ServiceEntry, plus DestinationRule when
+    ``manage_destination_rules`` says so (docs/traffic-policy.md).
+    """
     settings = config.target
     target: Target
     if settings.type == "directory":
@@ -39,9 +41,10 @@ def build_target(
         target = KubernetesTarget(
             api_client(settings.kubeconfig, settings.context),
             settings.namespace,
-            kinds=kinds,
+            kinds=kinds or config.managed_kinds,
             backoff=Backoff(retries=settings.max_retries),
             request_timeout=settings.request_timeout,
+            concurrency=settings.concurrency,
         )
     return DryRunTarget(target) if dry_run else target
 

@@ -17,11 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from syncd import yamlio
 from syncd.adapter import AdapterSettings, UnknownAdapterType, load_adapter_type
+from syncd.config_traffic import (
+    TrafficPolicyConfig,
+    effective_policy,
+    traffic_policy_problems,
+)
 from syncd.model import Location
 from syncd.model.durations import Duration
 
 ADAPTER_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
-COMMON_ADAPTER_KEYS = frozenset({"name", "type", "interval", "location", "export_to"})
+COMMON_ADAPTER_KEYS = frozenset({"name", "type", "interval", "location", "export_to", "traffic_policy"})
 _DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -48,6 +53,7 @@ class TargetConfig(_Strict):
     context: str | None = None
     request_timeout: Duration = 30.0
     max_retries: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(8, ge=1, le=64)
 
     @model_validator(mode="after")
     def _path_for_directory(self) -> TargetConfig:
@@ -130,6 +136,7 @@ class AdapterConfig(_Strict):
     interval: Duration = 30.0
     location: Location = Location.MESH_EXTERNAL
     export_to: tuple[str, ...] | None = None
+    traffic_policy: TrafficPolicyConfig | None = None  # docs/traffic-policy.md; None: inherit
     settings: AdapterSettings = Field(default_factory=AdapterSettings)
 
     @field_validator("interval")
@@ -157,6 +164,28 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
     leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)  # type: ignore[arg-type]
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
+    #: The default traffic policy of every adapter (docs/traffic-policy.md).
+    traffic_policy: TrafficPolicyConfig | None = None
+    #: Whether syncd lists and writes DestinationRules; auto: when any traffic_policy block is set.
+    manage_destination_rules: Literal["auto", True, False] = "auto"
+
+    @property
+    def destination_rules_managed(self) -> bool:
+        if self.manage_destination_rules != "auto":
+            return bool(self.manage_destination_rules)
+        return self.traffic_policy is not None or any(a.traffic_policy is not None for a in self.adapters)
+
+    @property
+    def managed_kinds(self) -> tuple[str, ...]:
+        """The kinds syncd lists, writes and deletes (targets and the plan see only these)."""
+        return ("ServiceEntry", "DestinationRule") if self.destination_rules_managed else ("ServiceEntry",)
+
+    def traffic_policy_for(self, adapter: str) -> TrafficPolicyConfig | None:
+        """The merged policy ``adapter`` renders DestinationRules with; None renders none."""
+        if not self.destination_rules_managed:
+            return None
+        own = next((a.traffic_policy for a in self.adapters if a.name == adapter), None)
+        return effective_policy(self.traffic_policy, own)
 
     @property
     def leader_election_enabled(self) -> bool:
@@ -255,6 +284,7 @@ def _validate(raw: dict[str, Any]) -> Config:
     except ValidationError as exc:
         problems.extend(_format_errors(exc, ""))
         raise ConfigError(sorted(set(problems), key=problems.index)) from None
+    problems.extend(traffic_policy_problems(config))
     if problems:
         raise ConfigError(problems)
     return config

@@ -17,10 +17,12 @@ import structlog
 from syncd import metrics
 from syncd.adapter import Adapter
 from syncd.config import AdapterConfig, Config
+from syncd.config_traffic import render_policy
 from syncd.logs import redact_text
 from syncd.model import Snapshot
 from syncd.plan import AdapterState, Change, Changes, plan
 from syncd.render import Desired, Manifest, Rendered, RenderSettings, render_snapshot
+from syncd.render.destination_rule import TrafficPolicy
 from syncd.render.validate import validate_manifest
 from syncd.targets import ApplyResult, Target, TargetError
 
@@ -75,6 +77,9 @@ class Engine:
         self.adapter_timeout = adapter_timeout
         self._spec_hash = spec_hash
         self._by_name: dict[str, AdapterConfig] = {a.name: a for a in config.adapters}
+        self._policies: dict[str, TrafficPolicy | None] = {
+            a.name: _traffic_policy(config, a.name) for a in config.adapters
+        }
 
     def cycle(self) -> CycleReport:
         return self.reconcile(self.collect())
@@ -115,6 +120,7 @@ class Engine:
                 namespace=self.config.target.namespace,
                 location=cfg.location,
                 export_to=cfg.export_to,
+                traffic_policy=self._policies.get(snapshot.adapter),
             )
             rendered.append(render_snapshot(snapshot, settings))
         for item in rendered:
@@ -134,6 +140,8 @@ class Engine:
             log.error("target_unreadable", error=report.target_error)
             metrics.CYCLES.labels("failed").inc()
             return report
+        kinds = self.config.managed_kinds  # kinds syncd does not manage are never touched
+        owned = [obj for obj in owned if obj.get("kind") in kinds]
         states = [_state(s, r) for s, r in zip(snapshots, rendered, strict=True)]
         changes = plan(
             states,
@@ -173,6 +181,12 @@ class Engine:
             except Exception as exc:
                 log.warning("adapter_close_failed", adapter=adapter.name, error=str(exc))
         self.target.close()
+
+
+def _traffic_policy(config: Config, adapter: str) -> TrafficPolicy | None:
+    """What render needs of ``adapter``'s merged traffic policy; None renders no DestinationRules."""
+    policy = config.traffic_policy_for(adapter)
+    return render_policy(policy) if policy is not None else None
 
 
 def _timed_discover(adapter: Adapter) -> Snapshot:
@@ -271,4 +285,5 @@ def _log_plan(changes: Changes) -> None:
             owned=refusal.owned,
             reason=refusal.reason,
         )
-    log.info("plan", create=len(changes.create), update=len(changes.update), delete=len(changes.delete))
+    counts = {"create": len(changes.create), "update": len(changes.update), "delete": len(changes.delete)}
+    (log.info if changes else log.debug)("plan", **counts)

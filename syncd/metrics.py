@@ -69,7 +69,7 @@ CACHE_SYNCED = Gauge("syncd_cache_synced", "1 once the watch cache has listed th
 ADAPTER_RUNS = Counter(
     "syncd_adapter_runs_total",
     "Adapter reads started by the daemon, by what triggered them "
-    "(interval, watch, hint, rerun, full, resync).",
+    "(interval, watch, hint, rerun, start, leader, reload, resync).",
     ["adapter", "trigger"],
 )
 CONFIG_RELOADS = Counter("syncd_config_reloads_total", "Config reloads by result (ok, rejected).", ["result"])

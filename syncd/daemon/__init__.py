@@ -9,7 +9,8 @@ config and metrics); nothing imports it except ``syncd.cli``. Inside, each modul
 * ``reconciler`` - latest snapshot per adapter, reconciles serialised by one lock;
 * ``watches`` - adapter watch threads, restarted when they fail;
 * ``watch_cache`` / ``store`` - owned objects from list + watch, and the target that reads them;
-* ``leader`` - Lease-based leader election and the target guard that lets only the leader write;
+* ``leader`` - Lease-based leader election (client-go's rules, clock passed in);
+* ``guard`` - the target wrapper that lets only the leader write;
 * ``http`` - /healthz, /readyz, /metrics;
 * ``reload`` - loading a changed config, and what a reload cannot change.
 """

@@ -9,7 +9,7 @@ Only the leader writes. The rules (``Election``) are pure and take the clock as 
   last successful renew, whatever its renew thread is doing, so it stops writing before anyone
   may take over (``renew_deadline < lease_duration``).
 * Writes use the Lease's resourceVersion (optimistic concurrency); a 409 means someone else wrote
-  it: re-read and decide again.
+  it: re-read and decide again. A leader that reads another holder's record steps down at once.
 * Release on shutdown, as client-go: ``holderIdentity`` cleared, ``leaseDurationSeconds: 1``, so
   a follower takes over on its next retry instead of waiting out the lease.
 
@@ -36,9 +36,6 @@ from kubernetes.client.exceptions import ApiException
 
 from syncd import metrics
 from syncd.config import LeaderElectionConfig
-from syncd.plan import Change, Changes
-from syncd.render import Manifest
-from syncd.targets import ApplyResult, Target
 
 log = structlog.get_logger(__name__)
 
@@ -211,7 +208,7 @@ class LeaderElector:
         """Stop campaigning; with ``release`` hand the Lease back if we hold it."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self._timeout + 1)
+            self._thread.join(timeout=1.0)  # a request in flight is waited for by release()
         if release:
             self.release()
         self._leading = False
@@ -230,21 +227,16 @@ class LeaderElector:
             if not self.election.is_leader(self._clock()) or self._lease is None:
                 return False
             self.election.step_down()
-            for _ in range(2):
+            for attempt in range(2):
                 record = self.election.released(self._wall())
                 try:
                     self._lease = self._replace(self._lease, record)
-                except ApiException as exc:
-                    if exc.status != 409:
-                        log.warning("lease_release_failed", error=f"{exc.status} {exc.reason}")
-                        return False
-                    self._lease = self._read()
-                    if self._lease is None or _record(self._lease).holder != self.identity:
+                except Exception as exc:
+                    conflict = isinstance(exc, ApiException) and exc.status == 409
+                    if not conflict or attempt or not self._still_ours():
+                        log.warning("lease_release_failed", error=_describe(exc))
                         return False
                     continue
-                except Exception as exc:
-                    log.warning("lease_release_failed", error=f"{type(exc).__name__}: {exc}")
-                    return False
                 self.election.observe(record, self._clock())
                 log.info("lease_released", lease=f"{self.namespace}/{self.name}", identity=self.identity)
                 return True
@@ -263,7 +255,16 @@ class LeaderElector:
                 wait *= 1 + random.uniform(0, 0.2)  # followers spread their retries
             self._stop.wait(wait)
 
+    def _still_ours(self) -> bool:
+        try:
+            self._lease = self._read()
+        except Exception:
+            return False
+        return self._lease is not None and _record(self._lease).holder == self.identity
+
     def _attempt(self) -> None:
+        if self._stop.is_set():
+            return  # stopping: never take the Lease again (it may just have been released)
         started = self._clock()
         election = self.election
         # Fast path (as client-go): the leader renews against the Lease it wrote last, no read first.
@@ -364,40 +365,3 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ApiException):
         return f"{exc.status} {exc.reason}"
     return f"{type(exc).__name__}: {exc}"
-
-
-class LeaderOnlyTarget:
-    """Wraps a target so that each write is sent only while this replica still leads.
-
-    Leadership is checked before every single write, so losing the Lease in the middle of a
-    large plan stops writing at once; the writes held back are reported as failed.
-    """
-
-    def __init__(self, inner: Target, is_leader: Callable[[], bool]) -> None:
-        self.inner = inner
-        self._is_leader = is_leader
-
-    def list_owned(self, owner: str) -> list[Manifest]:
-        return self.inner.list_owned(owner)
-
-    def apply(self, changes: Changes) -> ApplyResult:
-        result = ApplyResult()
-        for change in changes.writes:
-            if not self._is_leader():
-                result.failed.append((change, "not the leader any more: not written"))
-                continue
-            done = self.inner.apply(_single(change))
-            result.done.extend(done.done)
-            result.failed.extend(done.failed)
-        return result
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def _single(change: Change) -> Changes:
-    if change.action == "create":
-        return Changes(create=(change,))
-    if change.action == "update":
-        return Changes(update=(change,))
-    return Changes(delete=(change,))

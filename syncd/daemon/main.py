@@ -27,8 +27,9 @@ from syncd.adapter import Adapter
 from syncd.build import build_adapters, build_target
 from syncd.config import Config
 from syncd.daemon.debounce import hinted_delay
+from syncd.daemon.guard import LeaderOnlyTarget
 from syncd.daemon.http import HttpServer
-from syncd.daemon.leader import AlwaysLeader, LeaderElector, LeaderOnlyTarget, Leadership
+from syncd.daemon.leader import AlwaysLeader, LeaderElector, Leadership
 from syncd.daemon.reconciler import Reconciler
 from syncd.daemon.reload import ConfigSource, needs_restart, target_changed
 from syncd.daemon.scheduler import Scheduler
@@ -60,6 +61,8 @@ class _Target:
 
 
 class Daemon:
+    """One `syncd run` process: build from a config, run until a stop signal, shut down in order."""
+
     def __init__(self, config: Config, path: Path) -> None:
         self.config = config
         self.source = ConfigSource(path)
@@ -100,7 +103,8 @@ class Daemon:
         self.scheduler.start()
         self.leadership.start()
         self.watches.start()
-        self.scheduler.run_soon(FULL, 0.0, "start")
+        if not config.leader_election_enabled:
+            self.scheduler.run_soon(FULL, 0.0, "start")  # with election, becoming leader starts it
         log.info(
             "daemon_started",
             adapters=[a.name for a in config.adapters],
@@ -115,9 +119,10 @@ class Daemon:
         check = self.config.daemon.config_check_interval
         next_check = time.monotonic() + check
         while not self._stop.is_set():
-            timeout = max(0.05, next_check - time.monotonic()) if check > 0 else None
-            self._wakeup.wait(timeout)
+            timeout = max(0.05, next_check - time.monotonic()) if check > 0 else 1.0
+            self._wakeup.wait(min(timeout, 1.0))
             self._wakeup.clear()
+            self.ready()  # keeps the syncd_ready gauge current between probes
             if self._stop.is_set():
                 break
             if self._reload.is_set():
@@ -179,10 +184,6 @@ class Daemon:
 
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
         self._reload.set()
-        self._wakeup.set()
-
-    def request_stop(self) -> None:
-        self._stop.set()
         self._wakeup.set()
 
     # -- probes ----------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ class Daemon:
     def _engine(self, config: Config, adapters: list[Adapter], target: _Target) -> Engine:
         outer: Target = target.target
         if config.leader_election_enabled:
-            outer = LeaderOnlyTarget(outer, self.leadership.is_leader)
+            outer = LeaderOnlyTarget(outer, self.leadership.is_leader, batch=config.target.concurrency)
         return Engine(config, adapters, outer, spec_hash=target.memo)
 
     def _build_leadership(self, config: Config) -> Leadership:
@@ -309,7 +310,7 @@ class Daemon:
 
 def _build_target(config: Config) -> _Target:
     if config.target.type == "kubernetes":
-        cached = build_cached_target(config.target, config.owner)
+        cached = build_cached_target(config.target, config.owner, kinds=config.managed_kinds)
         return _Target(cached, cached, SpecHashMemo())
     return _Target(build_target(config), None, None)
 

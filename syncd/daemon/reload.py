@@ -81,4 +81,4 @@ def needs_restart(old: Config, new: Config) -> list[str]:
 
 def target_changed(old: Config, new: Config) -> bool:
     """Whether the target (and its watch cache) must be rebuilt."""
-    return old.target != new.target or old.owner != new.owner
+    return old.target != new.target or old.owner != new.owner or old.managed_kinds != new.managed_kinds

@@ -352,6 +352,7 @@ def build_cached_target(
         kinds=kinds,
         backoff=Backoff(retries=settings.max_retries),
         request_timeout=settings.request_timeout,
+        concurrency=settings.concurrency,
     )
     return CachedTarget(inner, cache)
 

@@ -3,12 +3,16 @@
 Rules, in the order they apply:
 1. Only objects carrying our managed-by and owner labels are considered at all.
 2. A host claimed by two services goes to the adapter listed first (then the first service name);
-   the loser's object is left out and the conflict reported. Objects kept for failed adapters
-   still hold their hosts.
+   the loser's objects are left out and the conflict reported. A service's objects (its
+   ServiceEntry and DestinationRules) claim its hosts together and win or lose together. Objects
+   kept for failed adapters still hold their hosts.
 3. An owned object equal to the desired one (same content hash, and an unedited spec) is left
    alone: a steady state makes no writes.
 4. Nothing owned by a failed adapter, or by a service in its ``keep`` set, is updated or deleted.
-5. Deletes beyond ``max_delete_percent`` of what an adapter owns are refused unless forced.
+5. Deletes beyond ``max_delete_percent`` of what an adapter owns are refused unless forced. The
+   guard is against registries that forget services: an object deleted while its service is
+   still wanted (a DestinationRule whose traffic policy was switched off, a renamed object) is
+   a config change and does not count towards it.
 6. The policy then filters: ``upsert-only`` never deletes, ``create-only`` only creates.
 """
 
@@ -30,6 +34,8 @@ from syncd.render import (
     Manifest,
     content_hash,
 )
+
+_GONE = "gone from registry"
 
 
 def _sync(changes: Changes) -> Changes:
@@ -76,12 +82,17 @@ def plan(
     by_adapter = {s.adapter: s for s in states}
     desired, conflicts = _resolve_conflicts(states, current.values())
 
+    present = {(s.adapter, d.service) for s in states if s.ok for d in s.objects}
+    synced = {(_label(o, LABEL_ADAPTER), _annotation(o, ANNOTATION_SERVICE)) for o in current.values()}
     create: list[Change] = []
     update: list[Change] = []
     for want in desired:
         have = current.get(want.key)
         if have is None:
-            create.append(_change("create", want, "new in registry", None))
+            known = (want.adapter, want.service) in synced
+            create.append(
+                _change("create", want, "new for a synced service" if known else "new in registry", None)
+            )
             continue
         reason = _update_reason(want, have, hash_of)
         if reason:
@@ -90,16 +101,23 @@ def plan(
     wanted = {d.key for d in desired}
     deletes: dict[str, list[Change]] = defaultdict(list)
     owned_count: dict[str, int] = defaultdict(int)
+    allowed: list[Change] = []
     for key, obj in current.items():
         adapter = _label(obj, LABEL_ADAPTER)
         owned_count[adapter] += 1
         if key in wanted:
             continue
         reason = _delete_reason(obj, by_adapter.get(adapter), conflicts)
-        if reason:
+        if not reason:
+            continue
+        if reason == _GONE and (adapter, _annotation(obj, ANNOTATION_SERVICE)) in present:
+            # The service is still there; only this object is no longer rendered (rule 5).
+            allowed.append(
+                _delete(obj, adapter, "no longer rendered for this service (config or hosts changed)")
+            )
+        else:
             deletes[adapter].append(_delete(obj, adapter, reason))
 
-    allowed: list[Change] = []
     refusals: list[Refusal] = []
     for adapter, changes in sorted(deletes.items()):
         total = owned_count[adapter]
@@ -111,7 +129,7 @@ def plan(
     result = Changes(
         create=tuple(sorted(create, key=_order)),
         update=tuple(sorted(update, key=_order)),
-        delete=tuple(sorted(allowed, key=_order)),
+        delete=tuple(sorted(allowed, key=_delete_order)),
         conflicts=tuple(conflicts),
         refusals=tuple(refusals),
     )
@@ -133,22 +151,24 @@ def _resolve_conflicts(
         # Objects this adapter keeps unchanged still hold their hosts against later adapters.
         for obj in held.get(state.adapter, ()):
             if not state.ok or _annotation(obj, ANNOTATION_SERVICE) in state.keep:
-                for host in (obj.get("spec") or {}).get("hosts") or ():
+                for host in _hosts(obj):
                     claims.setdefault(host, (state.adapter, _annotation(obj, ANNOTATION_SERVICE)))
         if not state.ok:
             continue
-        for want in sorted(state.objects, key=lambda d: d.service):
-            rival = next(
-                (claims[h] for h in want.hosts if h in claims and claims[h] != (want.adapter, want.service)),
-                None,
-            )
+        by_service: dict[str, list[Desired]] = defaultdict(list)
+        for want in state.objects:
+            by_service[want.service].append(want)
+        for service, wants in sorted(by_service.items()):
+            me = (state.adapter, service)
+            hosts = list(dict.fromkeys(h for want in wants for h in want.hosts))
+            rival = next((claims[h] for h in hosts if h in claims and claims[h] != me), None)
             if rival is not None:
-                host = next(h for h in want.hosts if claims.get(h) == rival)
-                conflicts.append(Conflict(host, rival[0], want.adapter, want.service))
+                host = next(h for h in hosts if claims.get(h) == rival)
+                conflicts.append(Conflict(host, rival[0], state.adapter, service))
                 continue
-            for host in want.hosts:
-                claims[host] = (want.adapter, want.service)
-            kept.append(want)
+            for host in hosts:
+                claims[host] = me
+            kept.extend(wants)
     return kept, conflicts
 
 
@@ -177,7 +197,7 @@ def _delete_reason(obj: Manifest, state: AdapterState | None, conflicts: list[Co
     lost = next((c for c in conflicts if c.loser == state.adapter and c.loser_service == service), None)
     if lost is not None:
         return f"host {lost.host} belongs to adapter {lost.winner!r}"
-    return "gone from registry"
+    return _GONE
 
 
 def _change(action: str, want: Desired, reason: str, have: Manifest | None) -> Change:
@@ -212,3 +232,17 @@ def _annotation(obj: Mapping[str, Any], key: str) -> str:
 
 def _order(change: Change) -> tuple[str, str]:
     return change.kind, change.name
+
+
+def _delete_order(change: Change) -> tuple[bool, str, str]:
+    """ServiceEntries go first, so no traffic reaches a host whose TLS origination is gone."""
+    return change.kind != "ServiceEntry", change.kind, change.name
+
+
+def _hosts(obj: Mapping[str, Any]) -> list[str]:
+    """The hosts an owned object claims: a ServiceEntry's ``hosts``, a DestinationRule's ``host``."""
+    spec = obj.get("spec") or {}
+    hosts = list(spec.get("hosts") or ())
+    if isinstance(spec.get("host"), str):
+        hosts.append(spec["host"])
+    return hosts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ class KubernetesTarget:
         kinds: Iterable[str] = ("ServiceEntry",),
         backoff: Backoff | None = None,
         request_timeout: float = 30.0,
+        concurrency: int = 8,
     ) -> None:
         self._api = api
         self._custom = client.CustomObjectsApi(api)
@@ -74,6 +76,7 @@ class KubernetesTarget:
         self.kinds = tuple(kinds)
         self._backoff = backoff or Backoff()
         self._timeout = request_timeout
+        self._concurrency = max(1, concurrency)
 
     def list_owned(self, owner: str) -> list[Manifest]:
         items: list[Manifest] = []
@@ -115,37 +118,33 @@ class KubernetesTarget:
                 return items
 
     def apply(self, changes: Changes) -> ApplyResult:
+        """Write creates and updates, then deletes; each phase runs ``concurrency`` requests at once."""
         result = ApplyResult()
-        for change in changes.writes:
-            try:
-                {"create": self._create, "update": self._update, "delete": self._delete}[change.action](
-                    change
-                )
-            except ApiException as exc:
-                result.failed.append((change, _status_message(exc)))
-                log.warning(
-                    "write_failed",
-                    verb=change.action,
-                    kind=change.kind,
-                    name=change.name,
-                    error=_status_message(exc),
-                )
-            except _NotOurs as exc:
-                result.failed.append((change, str(exc)))
-                log.warning(
-                    "write_refused", verb=change.action, kind=change.kind, name=change.name, reason=str(exc)
-                )
-            except Exception as exc:  # a dropped connection after all retries: report, carry on
-                result.failed.append((change, f"{type(exc).__name__}: {exc}"))
-                log.warning(
-                    "write_failed", verb=change.action, kind=change.kind, name=change.name, error=str(exc)
-                )
-            else:
-                result.done.append(change)
-                log.info(
-                    "written", verb=change.action, kind=change.kind, name=change.name, reason=change.reason
-                )
+        with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="write") as pool:
+            for phase in (changes.create + changes.update, changes.delete):
+                for change, error in pool.map(self._write, phase):
+                    if error is None:
+                        result.done.append(change)
+                    else:
+                        result.failed.append((change, error))
         return result
+
+    def _write(self, change: Change) -> tuple[Change, str | None]:
+        """One change; failures come back as text (the error is logged here, with its context)."""
+        verb = {"create": self._create, "update": self._update, "delete": self._delete}[change.action]
+        try:
+            verb(change)
+        except _NotOurs as exc:
+            log.warning(
+                "write_refused", verb=change.action, kind=change.kind, name=change.name, reason=str(exc)
+            )
+            return change, str(exc)
+        except ApiException as exc:
+            return change, _status_message(exc)
+        except Exception as exc:  # a dropped connection after all retries: report, carry on
+            return change, f"{type(exc).__name__}: {exc}"
+        log.info("written", verb=change.action, kind=change.kind, name=change.name, reason=change.reason)
+        return change, None
 
     def close(self) -> None:
         self._api.close()
@@ -209,6 +208,12 @@ class KubernetesTarget:
                 if exc.status != 409:
                     raise
                 current = self._get(change)  # lost a race: re-read, decide again
+                if (
+                    current is not None
+                    and is_owned(current, owner)
+                    and _same_content(current, change.desired)
+                ):
+                    return  # someone (another replica) already wrote exactly this
         raise _NotOurs(f"{change.kind}/{change.name} kept changing under us; will retry next cycle")
 
     def _delete(self, change: Change) -> None:
@@ -269,6 +274,15 @@ class KubernetesTarget:
 
 class _NotOurs(Exception):
     """The object is not (or no longer) ours to change."""
+
+
+def _same_content(current: Manifest, desired: Manifest) -> bool:
+    have, want = current.get("metadata") or {}, desired["metadata"]
+    return bool(
+        current.get("spec") == desired["spec"]
+        and have.get("labels") == want["labels"]
+        and have.get("annotations") == want["annotations"]
+    )
 
 
 def _status_message(exc: ApiException) -> str:
