@@ -36,6 +36,7 @@ from syncd.model import (
     sanitize_labels,
     valid_port,
 )
+from syncd.model.hints import agreed, from_cloudmap_attributes
 
 IPV4 = "AWS_INSTANCE_IPV4"
 IPV6 = "AWS_INSTANCE_IPV6"
@@ -82,7 +83,8 @@ def build_service(shape: ServiceShape, instances: Iterable[Instance]) -> tuple[S
     """The service with every valid instance as an endpoint, and the records left out."""
     dropped: list[Dropped] = []
     found: list[tuple[Endpoint, int, Protocol]] = []
-    for instance in sorted(instances, key=lambda i: i.id):
+    ordered = sorted(instances, key=lambda i: i.id)
+    for instance in ordered:
         built = _endpoint(shape, instance, dropped)
         if built is not None:
             found.append(built)
@@ -101,6 +103,7 @@ def build_service(shape: ServiceShape, instances: Iterable[Instance]) -> tuple[S
         endpoints=tuple(unique),
         resolution=resolution,
         origin=shape.adapter,
+        policy_hints=agreed(from_cloudmap_attributes(i.attributes) for i in ordered),
     )
     return service, dropped
 

@@ -17,6 +17,7 @@ from typing import Any
 from syncd.model import (
     Dropped,
     Endpoint,
+    FrozenMap,
     Health,
     Protocol,
     Service,
@@ -27,6 +28,7 @@ from syncd.model import (
     sanitize_labels,
     valid_port,
 )
+from syncd.model.hints import agreed, from_consul_meta
 
 #: Check statuses Consul reports; anything else (``maintenance``, typos) counts as critical.
 _STATUS_RANK = {"passing": 0, "warning": 1, "critical": 2}
@@ -52,12 +54,14 @@ class Instance:
 
     ``serving`` is False for instances health rules exclude; they still count when the service
     port is chosen, so an instance going critical never changes the port of the whole service.
+    ``hints`` are the traffic-policy hints of its ``Service.Meta`` (``syncd-tls-*``).
     """
 
     endpoint: Endpoint
     port: int
     protocol: Protocol
     serving: bool
+    hints: Mapping[str, str] = field(default_factory=FrozenMap)
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ def _instance(
         weight=weight if isinstance(weight, int) and 0 < weight <= _MAX_WEIGHT else None,
         health=Health.HEALTHY if serving else Health.UNHEALTHY,
     )
-    return Instance(endpoint, port, protocol, serving)
+    return Instance(endpoint, port, protocol, serving, FrozenMap(from_consul_meta(meta)))
 
 
 def _address_and_port(
@@ -229,7 +233,14 @@ def assemble(
     assert chosen is not None
     port, endpoints = chosen
     serving = tuple(ep for ep, inst in zip(endpoints, instances, strict=True) if inst.serving)
-    return Service(name=name, hosts=tuple(hosts), ports=(port,), endpoints=serving, origin=opts.adapter)
+    return Service(
+        name=name,
+        hosts=tuple(hosts),
+        ports=(port,),
+        endpoints=serving,
+        origin=opts.adapter,
+        policy_hints=agreed(i.hints for i in instances),
+    )
 
 
 def _majority(protocols: Iterable[Protocol]) -> Protocol:

@@ -29,6 +29,7 @@ from syncd.model import (
     common_port_endpoints,
     is_dns_name,
 )
+from syncd.model.hints import from_dns_srv_name
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +130,7 @@ def build_service(
         endpoints=endpoints,
         resolution=resolution,
         origin=adapter,
+        policy_hints=from_dns_srv_name(record.srv),
     )
     return Built(service=service, dropped=tuple(dropped))
 
@@ -206,6 +208,7 @@ def _without_endpoints(
         endpoints=(),
         resolution=Resolution.STATIC,
         origin=adapter,
+        policy_hints=from_dns_srv_name(record.srv),
     )
     return Built(service=service, dropped=tuple(dropped))
 

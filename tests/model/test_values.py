@@ -97,8 +97,17 @@ def test_values_are_frozen_and_hashable() -> None:
         ep.labels["b"] = "2"  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("key", "ok"), [("a..b/x", False), ("example.com/tier", True), ("-a.com/x", False),
-                                         ("a/b/c", False), ("x", True), ("a" * 64, False)])
+@pytest.mark.parametrize(
+    ("key", "ok"),
+    [
+        ("a..b/x", False),
+        ("example.com/tier", True),
+        ("-a.com/x", False),
+        ("a/b/c", False),
+        ("x", True),
+        ("a" * 64, False),
+    ],
+)
 def test_label_keys(key: str, ok: bool) -> None:
     from syncd.model import is_label_key
 
