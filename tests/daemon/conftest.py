@@ -173,7 +173,18 @@ class DaemonProcess:
         self.port = int(yaml.safe_load(config.read_text())["server"]["port"])
         env = {**os.environ, "POD_NAME": name, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "syncd", "run", "-c", str(config), "--log-format", "json", "--log-level", "debug"],
+            [
+                sys.executable,
+                "-m",
+                "syncd",
+                "run",
+                "-c",
+                str(config),
+                "--log-format",
+                "json",
+                "--log-level",
+                "debug",
+            ],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
