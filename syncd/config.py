@@ -26,7 +26,9 @@ from syncd.model import Location
 from syncd.model.durations import Duration
 
 ADAPTER_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
-COMMON_ADAPTER_KEYS = frozenset({"name", "type", "interval", "location", "export_to", "traffic_policy"})
+COMMON_ADAPTER_KEYS = frozenset(
+    {"name", "type", "interval", "location", "export_to", "traffic_policy", "endpoint_mode"}
+)
 _DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -137,6 +139,9 @@ class AdapterConfig(_Strict):
     location: Location = Location.MESH_EXTERNAL
     export_to: tuple[str, ...] | None = None
     traffic_policy: TrafficPolicyConfig | None = None  # docs/traffic-policy.md; None: inherit
+    #: How endpoints are written (docs/large-services.md): inline in the ServiceEntry, one
+    #: WorkloadEntry each, or ``auto`` (WorkloadEntries only above the 4096 inline limit).
+    endpoint_mode: Literal["inline", "workloadentry", "auto"] = "inline"
     settings: AdapterSettings = Field(default_factory=AdapterSettings)
 
     @field_validator("interval")
@@ -168,6 +173,9 @@ class Config(_Strict):
     traffic_policy: TrafficPolicyConfig | None = None
     #: Whether syncd lists and writes DestinationRules; auto: when any traffic_policy block is set.
     manage_destination_rules: Literal["auto", True, False] = "auto"
+    #: Whether syncd lists and writes WorkloadEntries; auto: when any adapter's endpoint_mode is
+    #: not ``inline`` (docs/large-services.md, "Switching back").
+    manage_workload_entries: Literal["auto", True, False] = "auto"
 
     @property
     def destination_rules_managed(self) -> bool:
@@ -176,9 +184,20 @@ class Config(_Strict):
         return self.traffic_policy is not None or any(a.traffic_policy is not None for a in self.adapters)
 
     @property
+    def workload_entries_managed(self) -> bool:
+        if self.manage_workload_entries != "auto":
+            return bool(self.manage_workload_entries)
+        return any(a.endpoint_mode != "inline" for a in self.adapters)
+
+    @property
     def managed_kinds(self) -> tuple[str, ...]:
         """The kinds syncd lists, writes and deletes (targets and the plan see only these)."""
-        return ("ServiceEntry", "DestinationRule") if self.destination_rules_managed else ("ServiceEntry",)
+        kinds = ["ServiceEntry"]
+        if self.destination_rules_managed:
+            kinds.append("DestinationRule")
+        if self.workload_entries_managed:
+            kinds.append("WorkloadEntry")
+        return tuple(kinds)
 
     def traffic_policy_for(self, adapter: str) -> TrafficPolicyConfig | None:
         """The merged policy ``adapter`` renders DestinationRules with; None renders none."""
@@ -285,9 +304,22 @@ def _validate(raw: dict[str, Any]) -> Config:
         problems.extend(_format_errors(exc, ""))
         raise ConfigError(sorted(set(problems), key=problems.index)) from None
     problems.extend(traffic_policy_problems(config))
+    problems.extend(_endpoint_mode_problems(config))
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _endpoint_mode_problems(config: Config) -> list[str]:
+    """WorkloadEntry endpoints need syncd to manage WorkloadEntries."""
+    if config.manage_workload_entries is not False:
+        return []
+    return [
+        f"adapters[{index}].endpoint_mode: is {adapter.endpoint_mode!r}, but manage_workload_entries "
+        "is false: use endpoint_mode inline, or set manage_workload_entries to auto"
+        for index, adapter in enumerate(config.adapters)
+        if adapter.endpoint_mode != "inline"
+    ]
 
 
 def _adapter_with_settings(item: Any, path: str, problems: list[str]) -> Any:

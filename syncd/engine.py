@@ -121,6 +121,7 @@ class Engine:
                 location=cfg.location,
                 export_to=cfg.export_to,
                 traffic_policy=self._policies.get(snapshot.adapter),
+                endpoint_mode=cfg.endpoint_mode,
             )
             rendered.append(render_snapshot(snapshot, settings))
         for item in rendered:

@@ -11,8 +11,11 @@ Rules, in the order they apply:
 4. Nothing owned by a failed adapter, or by a service in its ``keep`` set, is updated or deleted.
 5. Deletes beyond ``max_delete_percent`` of what an adapter owns are refused unless forced. The
    guard is against registries that forget services: an object deleted while its service is
-   still wanted (a DestinationRule whose traffic policy was switched off, a renamed object) is
-   a config change and does not count towards it.
+   still wanted (a DestinationRule whose traffic policy was switched off, a renamed object, the
+   WorkloadEntry of an endpoint that went away) is a config or endpoint change and does not
+   count towards it. WorkloadEntries are endpoints, not services: they are left out of both the
+   count and the total (a service with 20,000 of them weighs what one without does), but those
+   of a service that is gone are deleted, or withheld, together with its ServiceEntry.
 6. The policy then filters: ``upsert-only`` never deletes, ``create-only`` only creates.
 """
 
@@ -36,6 +39,8 @@ from syncd.render import (
 )
 
 _GONE = "gone from registry"
+#: Kinds that stand for endpoints, not services: the delete guard does not weigh them (rule 5).
+_ENDPOINT_KINDS = frozenset({"WorkloadEntry"})
 
 
 def _sync(changes: Changes) -> Changes:
@@ -101,10 +106,12 @@ def plan(
     wanted = {d.key for d in desired}
     deletes: dict[str, list[Change]] = defaultdict(list)
     owned_count: dict[str, int] = defaultdict(int)
+    owned_all: dict[str, int] = defaultdict(int)
     allowed: list[Change] = []
     for key, obj in current.items():
         adapter = _label(obj, LABEL_ADAPTER)
-        owned_count[adapter] += 1
+        owned_all[adapter] += 1
+        owned_count[adapter] += key[0] not in _ENDPOINT_KINDS
         if key in wanted:
             continue
         reason = _delete_reason(obj, by_adapter.get(adapter), conflicts)
@@ -120,9 +127,11 @@ def plan(
 
     refusals: list[Refusal] = []
     for adapter, changes in sorted(deletes.items()):
-        total = owned_count[adapter]
-        if not force and 100.0 * len(changes) / total > max_delete_percent:
-            refusals.append(Refusal(adapter, len(changes), total, max_delete_percent))
+        count, total = _guard_count(changes), owned_count[adapter]
+        if total == 0:  # only endpoint objects are left (their entries deleted by hand): count them
+            count, total = len(changes), owned_all[adapter]
+        if not force and 100.0 * count / total > max_delete_percent:
+            refusals.append(Refusal(adapter, count, total, max_delete_percent))
         else:
             allowed.extend(changes)
 
@@ -136,6 +145,11 @@ def plan(
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
     return POLICIES[policy](result)
+
+
+def _guard_count(changes: Sequence[Change]) -> int:
+    """Deletes the guard weighs: everything but endpoint objects (rule 5)."""
+    return sum(change.kind not in _ENDPOINT_KINDS for change in changes)
 
 
 def _resolve_conflicts(

@@ -30,6 +30,7 @@ from syncd.model import (
 from syncd.render.destination_rule import TrafficPolicy, render_destination_rules
 from syncd.render.manifest import Desired, build_manifest
 from syncd.render.naming import object_name
+from syncd.render.workload_entry import EndpointMode, render_workload_entries, selector
 
 KIND = "ServiceEntry"
 MAX_HOSTS = 256
@@ -47,7 +48,9 @@ class RenderSettings:
     """Per-adapter render options: ownership, where objects live, mesh location and visibility.
 
     ``traffic_policy`` set renders DestinationRules next to each ServiceEntry (see
-    :mod:`syncd.render.destination_rule`); None renders none.
+    :mod:`syncd.render.destination_rule`); None renders none. ``endpoint_mode`` says where
+    endpoints go: ``inline`` in the entry, ``workloadentry`` one WorkloadEntry each, ``auto``
+    WorkloadEntries only above :data:`MAX_ENDPOINTS` (:mod:`syncd.render.workload_entry`).
     """
 
     owner: str
@@ -55,6 +58,7 @@ class RenderSettings:
     location: Location = Location.MESH_EXTERNAL
     export_to: tuple[str, ...] | None = None
     traffic_policy: TrafficPolicy | None = None
+    endpoint_mode: EndpointMode = "inline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +97,14 @@ class _Refuse(Exception):
 def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
     """Render every service of an adapter's snapshot; names that collide get a hash suffix.
 
-    Each ServiceEntry is followed by its service's DestinationRules when a traffic policy is set.
+    Each ServiceEntry is followed by its service's DestinationRules when a traffic policy is set,
+    then by its WorkloadEntries when its endpoints go there.
     """
     objects: list[Desired] = []
     dropped: list[Dropped] = list(snapshot.dropped)
     refused: list[Refused] = []
     used: set[str] = set()
-    entries: list[tuple[Service, Desired]] = []
+    entries: list[tuple[Service, Desired, list[dict[str, Any]] | None]] = []
     for service in sorted(snapshot.services, key=lambda s: s.name):
         issues = _Issues(snapshot.adapter, service.name)
         if not service.ports and not service.endpoints:
@@ -112,26 +117,48 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
         if name in used:
             name = object_name(snapshot.adapter, service.name, force_hash=True)
         try:
-            desired = render_service(service, snapshot.adapter, name, settings, issues)
+            desired, workloads = _render_service(service, snapshot.adapter, name, settings, issues)
         except _Refuse as exc:
             refused.append(Refused(snapshot.adapter, service.name, str(exc)))
         else:
             used.add(name)
-            entries.append((service, desired))
+            entries.append((service, desired, workloads))
         dropped.extend(issues.dropped)
     taken = set(used)  # DestinationRule names: every entry's name is reserved for its own DR
-    for service, entry in entries:
+    workload_names: set[str] = set()
+    for service, entry, workloads in entries:
         objects.append(entry)
         if settings.traffic_policy is not None:
             rules, rule_drops = render_destination_rules(service, entry, settings, taken)
             objects.extend(rules)
             dropped.extend(rule_drops)
+        if workloads is not None:
+            found, found_drops = render_workload_entries(
+                service.name, entry, workloads, settings, workload_names
+            )
+            objects.extend(found)
+            dropped.extend(found_drops)
     return Rendered(snapshot.adapter, tuple(objects), tuple(dropped), tuple(refused))
 
 
 def render_service(
     service: Service, adapter: str, name: str, settings: RenderSettings, issues: _Issues
 ) -> Desired:
+    """The ServiceEntry alone (its WorkloadEntries, if any, come from :func:`render_snapshot`)."""
+    return _render_service(service, adapter, name, settings, issues)[0]
+
+
+def uses_workload_entries(mode: EndpointMode, resolution: Resolution, endpoints: int) -> bool:
+    """Whether a service's endpoints become WorkloadEntries: STATIC services only (module doc)."""
+    if mode == "inline" or resolution is not Resolution.STATIC:
+        return False
+    return mode == "workloadentry" or endpoints > MAX_ENDPOINTS
+
+
+def _render_service(
+    service: Service, adapter: str, name: str, settings: RenderSettings, issues: _Issues
+) -> tuple[Desired, list[dict[str, Any]] | None]:
+    """The entry, and the endpoints to render as WorkloadEntries (None: they are inline)."""
     hosts = _hosts(service.hosts, issues)
     ports = _ports(service.ports, issues)
     multi_host_ok = all(p.protocol in _MULTI_HOST_PROTOCOLS for p in ports)
@@ -141,9 +168,14 @@ def render_service(
     resolution = service.resolution or _derive_resolution(endpoints)
     endpoints = _fit_resolution(resolution, endpoints, issues)
     endpoints = _dedupe_sorted(endpoints)
-    if len(endpoints) > MAX_ENDPOINTS:
+    workloads = uses_workload_entries(settings.endpoint_mode, resolution, len(endpoints))
+    if len(endpoints) > MAX_ENDPOINTS and not workloads:
+        if settings.endpoint_mode == "inline":
+            hint = "set endpoint_mode: auto to write them as WorkloadEntries"
+        else:
+            hint = "WorkloadEntries need STATIC resolution (IP addresses), this service resolves by DNS"
         raise _Refuse(
-            f"{len(endpoints)} endpoints exceed the {MAX_ENDPOINTS} one ServiceEntry may hold; "
+            f"{len(endpoints)} endpoints exceed the {MAX_ENDPOINTS} one ServiceEntry may hold ({hint}); "
             "the existing entry is kept unchanged"
         )
     if resolution is Resolution.DNS and not endpoints and not all(is_fqdn(h) for h in hosts):
@@ -154,7 +186,9 @@ def render_service(
         "location": (service.location or settings.location).value,
         "resolution": resolution.value,
     }
-    if resolution is not Resolution.NONE:
+    if workloads:
+        spec["workloadSelector"] = selector(name)  # CEL: never together with endpoints
+    elif resolution is not Resolution.NONE:
         spec["endpoints"] = endpoints
     if settings.export_to is not None:
         spec["exportTo"] = list(settings.export_to)
@@ -167,7 +201,8 @@ def render_service(
         service=service.name,
         spec=spec,
     )
-    return Desired(KIND, name, adapter, service.name, tuple(hosts), digest, body)
+    entry = Desired(KIND, name, adapter, service.name, tuple(hosts), digest, body)
+    return entry, (endpoints if workloads else None)
 
 
 def _hosts(raw: Iterable[str], issues: _Issues) -> list[str]:
