@@ -74,6 +74,10 @@ class _ServiceRecord(_Record):
     resolution: Resolution | None = None
 
 
+# A record's name (if it has one), its service (None: invalid, keep the old entry), what was dropped.
+_Mapped = tuple[str | None, Service | None, tuple[Dropped, ...]]
+
+
 class FileAdapter(Adapter):
     """Reads services from a file on every cycle; watches its modification time in ``syncd run``."""
 
@@ -84,9 +88,20 @@ class FileAdapter(Adapter):
         super().__init__(name, settings)
         assert isinstance(settings, FileSettings)
         self._settings = settings
+        self._last: tuple[tuple[int, ...], Snapshot] | None = None
+        self._memo: dict[str, _Mapped] = {}
 
     def discover(self) -> Snapshot:
+        """Read and map the file; an unchanged file (same stat) returns the previous snapshot object."""
         path = self._settings.path
+        stamp = _stamp(path)
+        if stamp is not None and self._last is not None and self._last[0] == stamp:
+            return self._last[1]
+        snapshot = self._read(path)
+        self._last = (stamp, snapshot) if stamp is not None and snapshot.ok else None
+        return snapshot
+
+    def _read(self, path: Path) -> Snapshot:
         try:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text) if path.suffix == ".json" else yamlio.load(text)
@@ -109,30 +124,41 @@ class FileAdapter(Adapter):
         services: dict[str, Service] = {}
         unknown: set[str] = set()
         dropped: list[Dropped] = []
+        memo: dict[str, _Mapped] = {}
         for index, raw in enumerate(records):
-            name = raw.get("name") if isinstance(raw, dict) else None
-            label = name if isinstance(name, str) else f"services[{index}]"
-            try:
-                record = _ServiceRecord.model_validate(raw)
-            except ValidationError as exc:
-                dropped.append(Dropped(self.name, label, "service", _first_error(exc)))
-                if isinstance(name, str):
-                    unknown.add(name)  # keep what we had: a typo must not delete an entry
-                continue
-            if record.name in services:
-                dropped.append(Dropped(self.name, record.name, "service", "duplicate service name"))
-                continue
-            service = self._service(record, dropped)
-            if service is None:
-                unknown.add(record.name)
-            else:
-                services[record.name] = service
+            # Unchanged records map to the same values: a big file with one edit costs one mapping.
+            key = json.dumps(raw, sort_keys=True, default=str)
+            mapped = self._memo.get(key) or self._map(raw, index)
+            memo[key] = mapped
+            name, service, drops = mapped
+            dropped.extend(drops)
+            if service is not None and service.name in services:
+                dropped.append(Dropped(self.name, service.name, "service", "duplicate service name"))
+            elif service is not None:
+                services[service.name] = service
+            elif name is not None:
+                unknown.add(name)  # keep what we had: a typo must not delete an entry
+        self._memo = memo
         return Snapshot(
             adapter=self.name,
             services=tuple(services.values()),
             unknown=frozenset(unknown - set(services)),
             dropped=tuple(dropped),
         )
+
+    def _map(self, raw: Any, index: int) -> _Mapped:
+        name = raw.get("name") if isinstance(raw, dict) else None
+        name = name if isinstance(name, str) else None
+        try:
+            record = _ServiceRecord.model_validate(raw)
+        except ValidationError as exc:
+            return (
+                name,
+                None,
+                (Dropped(self.name, name or f"services[{index}]", "service", _first_error(exc)),),
+            )
+        dropped: list[Dropped] = []
+        return record.name, self._service(record, dropped), tuple(dropped)
 
     def _service(self, record: _ServiceRecord, dropped: list[Dropped]) -> Service | None:
         ports: list[ServicePort] = []
@@ -213,12 +239,12 @@ class FileAdapter(Adapter):
                 wake()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stamp(path: Path) -> tuple[int, ...] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_mtime_ns, st.st_size
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino
 
 
 def _format_name(path: Path) -> str:

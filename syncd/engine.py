@@ -21,7 +21,7 @@ from syncd.config_traffic import render_policy
 from syncd.logs import redact_text
 from syncd.model import Snapshot
 from syncd.plan import AdapterState, Change, Changes, plan
-from syncd.render import Desired, Manifest, Rendered, RenderSettings, render_snapshot
+from syncd.render import Desired, Manifest, Rendered, RenderMemo, RenderSettings, render_snapshot
 from syncd.render.destination_rule import TrafficPolicy
 from syncd.render.validate import validate_manifest
 from syncd.targets import ApplyResult, Target, TargetError
@@ -77,6 +77,9 @@ class Engine:
         self.adapter_timeout = adapter_timeout
         self._spec_hash = spec_hash
         self._by_name: dict[str, AdapterConfig] = {a.name: a for a in config.adapters}
+        # Snapshots are immutable: the same object twice renders the same (settings are fixed here).
+        self._last_render: dict[str, tuple[Snapshot, Rendered]] = {}
+        self._memos: dict[str, RenderMemo] = {}
         self._policies: dict[str, TrafficPolicy | None] = {
             a.name: _traffic_policy(config, a.name) for a in config.adapters
         }
@@ -109,10 +112,17 @@ class Engine:
         return snapshots
 
     def render(self, snapshots: Sequence[Snapshot]) -> list[Rendered]:
+        """Render each snapshot; one the adapter handed back unchanged reuses its last rendering."""
         rendered = []
+        fresh = []
         for snapshot in snapshots:
             if not snapshot.ok:
                 rendered.append(Rendered(snapshot.adapter, dropped=snapshot.dropped))
+                fresh.append(rendered[-1])
+                continue
+            last = self._last_render.get(snapshot.adapter)
+            if last is not None and last[0] is snapshot:
+                rendered.append(last[1])
                 continue
             cfg = self._by_name[snapshot.adapter]
             settings = RenderSettings(
@@ -123,8 +133,11 @@ class Engine:
                 traffic_policy=self._policies.get(snapshot.adapter),
                 endpoint_mode=cfg.endpoint_mode,
             )
-            rendered.append(render_snapshot(snapshot, settings))
-        for item in rendered:
+            memo = self._memos.setdefault(snapshot.adapter, RenderMemo())
+            rendered.append(render_snapshot(snapshot, settings, memo))
+            fresh.append(rendered[-1])
+            self._last_render[snapshot.adapter] = (snapshot, rendered[-1])
+        for item in fresh:  # reused renderings were logged and counted when they were new
             _log_render_issues(item)
         return rendered
 

@@ -16,7 +16,7 @@ from syncd.render.manifest import (
     owner_selector,
 )
 from syncd.render.naming import object_name
-from syncd.render.service_entry import Refused, Rendered, RenderSettings, render_snapshot
+from syncd.render.service_entry import Refused, Rendered, RenderMemo, RenderSettings, render_snapshot
 
 __all__ = [
     "ANNOTATION_HASH",
@@ -28,6 +28,7 @@ __all__ = [
     "Desired",
     "Manifest",
     "Refused",
+    "RenderMemo",
     "RenderSettings",
     "Rendered",
     "content_hash",

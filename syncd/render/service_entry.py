@@ -94,7 +94,35 @@ class _Refuse(Exception):
     pass
 
 
-def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
+# One service's rendering: its ServiceEntry (None when refused), its WorkloadEntry specs, drops, refusal.
+_ServiceResult = tuple["Desired | None", "list[dict[str, Any]] | None", tuple[Dropped, ...], "str | None"]
+
+
+class RenderMemo:
+    """Renderings of services from the last call, so an unchanged service is not rendered again.
+
+    Render stays a pure function of its inputs: the memo only skips recomputing an equal result.
+    Keep one memo per adapter and settings (the engine does); it holds only the last call's services.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[Service, str], _ServiceResult] = {}
+        self._next: dict[tuple[Service, str], _ServiceResult] = {}
+
+    def get(self, key: tuple[Service, str]) -> _ServiceResult | None:
+        hit = self._last.get(key)
+        if hit is not None:
+            self._next[key] = hit
+        return hit
+
+    def put(self, key: tuple[Service, str], result: _ServiceResult) -> None:
+        self._next[key] = result
+
+    def roll(self) -> None:
+        self._last, self._next = self._next, {}
+
+
+def render_snapshot(snapshot: Snapshot, settings: RenderSettings, memo: RenderMemo | None = None) -> Rendered:
     """Render every service of an adapter's snapshot; names that collide get a hash suffix.
 
     Each ServiceEntry is followed by its service's DestinationRules when a traffic policy is set,
@@ -116,14 +144,22 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
         name = object_name(snapshot.adapter, service.name)
         if name in used:
             name = object_name(snapshot.adapter, service.name, force_hash=True)
-        try:
-            desired, workloads = _render_service(service, snapshot.adapter, name, settings, issues)
-        except _Refuse as exc:
-            refused.append(Refused(snapshot.adapter, service.name, str(exc)))
+        result = memo.get((service, name)) if memo is not None else None
+        if result is None:
+            try:
+                rendered_entry, specs = _render_service(service, snapshot.adapter, name, settings, issues)
+                result = (rendered_entry, specs, tuple(issues.dropped), None)
+            except _Refuse as exc:
+                result = (None, None, tuple(issues.dropped), str(exc))
+            if memo is not None:
+                memo.put((service, name), result)
+        entry_or_none, workloads, drops, refusal = result
+        if entry_or_none is None:
+            refused.append(Refused(snapshot.adapter, service.name, refusal or "refused"))
         else:
             used.add(name)
-            entries.append((service, desired, workloads))
-        dropped.extend(issues.dropped)
+            entries.append((service, entry_or_none, workloads))
+        dropped.extend(drops)
     taken = set(used)  # DestinationRule names: every entry's name is reserved for its own DR
     workload_names: set[str] = set()
     for service, entry, workloads in entries:
@@ -138,6 +174,8 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings) -> Rendered:
             )
             objects.extend(found)
             dropped.extend(found_drops)
+    if memo is not None:
+        memo.roll()
     return Rendered(snapshot.adapter, tuple(objects), tuple(dropped), tuple(refused))
 
 

@@ -188,3 +188,16 @@ def test_service_without_instances_or_ports_is_left_out_not_refused() -> None:
     rendered = render_snapshot(snapshot("a", Service("idle", ("idle.example.com",), ())), SETTINGS)
     assert not rendered.objects and not rendered.refused
     assert [d.reason for d in rendered.dropped] == ["no instances and no port known"]
+
+
+def test_memo_reuses_unchanged_services_and_gives_equal_results() -> None:
+    from syncd.render import RenderMemo
+
+    memo = RenderMemo()
+    web, api = service("web", "10.0.0.1"), service("api", "10.0.0.2")
+    first = render_snapshot(snapshot("a", web, api), SETTINGS, memo)
+    changed = service("api", "10.0.0.3")
+    second = render_snapshot(snapshot("a", web, changed), SETTINGS, memo)
+    assert second.objects[1] is first.objects[1]  # web: reused (sorted: api, web)
+    assert second.objects[0] is not first.objects[0]
+    assert second == render_snapshot(snapshot("a", web, changed), SETTINGS)

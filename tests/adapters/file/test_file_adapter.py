@@ -115,3 +115,13 @@ def test_watch_wakes_on_change_and_stops(tmp_path: Path) -> None:
         stop.set()
         thread.join(2)
     assert not thread.is_alive()
+
+
+def test_unchanged_file_returns_the_same_snapshot_object(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.yaml", [{"name": "a", "hosts": ["a.example.com"], "ports": [{"number": 80}]}])
+    files = adapter(path)
+    first = files.discover()
+    assert files.discover() is first
+    write(path, [{"name": "b", "hosts": ["b.example.com"], "ports": [{"number": 80}]}])
+    second = files.discover()
+    assert second is not first and [s.name for s in second.services] == ["b"]
