@@ -8,7 +8,6 @@ pasted secret is not echoed back into logs.
 
 from __future__ import annotations
 
-import string
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from syncd.adapter import AdapterSettings
 from syncd.model import Protocol, is_dns_name, parse_protocol, valid_port
 from syncd.model.durations import Duration
+from syncd.model.templates import template_fields
 
 HOST_PLACEHOLDERS = frozenset({"service", "namespace"})
 
@@ -171,21 +171,7 @@ class CloudMapSettings(AdapterSettings):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
-        try:
-            parsed = list(string.Formatter().parse(value))
-        except ValueError as exc:
-            raise ValueError(f"host template: {exc}") from None
-        fields = set()
-        for _, field, spec, conversion in parsed:
-            if field is None:
-                continue
-            if field not in HOST_PLACEHOLDERS or spec or conversion:
-                raise ValueError(
-                    f"host template: unknown placeholder {{{field}}} (use {{service}} and {{namespace}})"
-                )
-            fields.add(field)
-        if "service" not in fields:
-            raise ValueError("host template must use {service} so each service gets its own host")
+        template_fields(value, HOST_PLACEHOLDERS)
         sample = value.format(service="svc", namespace="example.local")
         if not is_dns_name(sample):
             raise ValueError(f"host template gives {sample!r} for a sample service, not a DNS name")

@@ -8,7 +8,6 @@ token is a ``SecretStr`` so it never shows in a repr, a validation error or a lo
 from __future__ import annotations
 
 import os
-import string
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +17,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, SecretStr, field_valida
 from syncd.adapter import AdapterSettings
 from syncd.model import Protocol, parse_protocol
 from syncd.model.durations import Duration
+from syncd.model.templates import template_fields
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8500"
 HOST_FIELDS = frozenset({"service", "datacenter", "namespace"})
@@ -152,11 +152,7 @@ class ConsulSettings(AdapterSettings):
             raise ValueError("cert_file needs verify: true")
         if self.backoff_initial > self.backoff_max:
             raise ValueError("backoff_initial must not exceed backoff_max")
-        fields = template_fields(self.host_template)
-        if "service" not in fields:
-            raise ValueError("host must contain {service}")
-        if unknown := fields - HOST_FIELDS:
-            raise ValueError(f"host: unknown field(s) {sorted(unknown)}; use {sorted(HOST_FIELDS)}")
+        fields = template_fields(self.host_template, HOST_FIELDS)
         if self.datacenter_mode == "split" and "datacenter" not in fields:
             raise ValueError("host must contain {datacenter} with datacenter_mode: split (hosts must differ)")
         several = self.datacenters == "all" or (
@@ -187,22 +183,6 @@ class ConsulSettings(AdapterSettings):
     def kinds(self) -> frozenset[str]:
         """Service kinds synced: typical services ("") plus ``include_kinds``."""
         return frozenset({"", *self.include_kinds})
-
-
-def template_fields(template: str) -> set[str]:
-    """The ``{field}`` names a host template uses; raises ValueError for a malformed template."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"host: malformed template {template!r}: {exc}") from None
-    fields = set()
-    for _, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if not name or spec or conversion:
-            raise ValueError(f"host: use plain fields like {{service}} in {template!r}")
-        fields.add(name)
-    return fields
 
 
 def parse_address(address: str) -> tuple[str, str, int]:

@@ -207,11 +207,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
         work = Path(tmp)
         rows = [bench_sync(n, args.endpoints, work) for n in sizes]
-        print(f"\n## syncd sync, {args.endpoints} endpoints per service\n")
-        print(table([{k: v for k, v in r.items() if not k.endswith("requests")} for r in rows]))
+        if rows:
+            print(f"\n## syncd sync, {args.endpoints} endpoints per service\n")
+            print(table([{k: v for k, v in r.items() if not k.endswith("requests")} for r in rows]))
         for r in rows:
             print(f"  {r['services']}: cold requests: {r['cold_requests']}; steady: {r['steady_requests']}")
-        if kubectl and args.baseline_sizes:
+        if kubectl and args.baseline_sizes and rows:
             base = [
                 bench_baseline(int(n), args.endpoints, work, kubectl) for n in args.baseline_sizes.split(",")
             ]
