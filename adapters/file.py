@@ -89,7 +89,7 @@ class FileAdapter(Adapter):
         assert isinstance(settings, FileSettings)
         self._settings = settings
         self._last: tuple[tuple[int, ...], Snapshot] | None = None
-        self._memo: dict[str, _Mapped] = {}
+        self._memo: dict[Any, tuple[Any, _Mapped]] = {}
 
     def discover(self) -> Snapshot:
         """Read and map the file; an unchanged file (same stat) returns the previous snapshot object."""
@@ -124,12 +124,14 @@ class FileAdapter(Adapter):
         services: dict[str, Service] = {}
         unknown: set[str] = set()
         dropped: list[Dropped] = []
-        memo: dict[str, _Mapped] = {}
+        memo: dict[Any, tuple[Any, _Mapped]] = {}
         for index, raw in enumerate(records):
             # Unchanged records map to the same values: a big file with one edit costs one mapping.
-            key = json.dumps(raw, sort_keys=True, default=str)
-            mapped = self._memo.get(key) or self._map(raw, index)
-            memo[key] = mapped
+            key = raw.get("name", index) if isinstance(raw, dict) else index
+            key = key if isinstance(key, (str, int)) else index
+            previous = self._memo.get(key)
+            mapped = previous[1] if previous is not None and previous[0] == raw else self._map(raw, index)
+            memo[key] = (raw, mapped)
             name, service, drops = mapped
             dropped.extend(drops)
             if service is not None and service.name in services:

@@ -106,20 +106,31 @@ class RenderMemo:
     """
 
     def __init__(self) -> None:
+        # By identity first (adapters that memoise hand back the same Service object, and hashing
+        # a service with thousands of endpoints is not free), by value second.
+        self._last_ids: dict[tuple[int, str], tuple[Service, _ServiceResult]] = {}
         self._last: dict[tuple[Service, str], _ServiceResult] = {}
+        self._next_ids: dict[tuple[int, str], tuple[Service, _ServiceResult]] = {}
         self._next: dict[tuple[Service, str], _ServiceResult] = {}
 
     def get(self, key: tuple[Service, str]) -> _ServiceResult | None:
+        service, name = key
+        same = self._last_ids.get((id(service), name))
+        if same is not None and same[0] is service:
+            self._next_ids[(id(service), name)] = same
+            return same[1]
         hit = self._last.get(key)
         if hit is not None:
-            self._next[key] = hit
+            self.put(key, hit)
         return hit
 
     def put(self, key: tuple[Service, str], result: _ServiceResult) -> None:
+        self._next_ids[(id(key[0]), key[1])] = (key[0], result)
         self._next[key] = result
 
     def roll(self) -> None:
         self._last, self._next = self._next, {}
+        self._last_ids, self._next_ids = self._next_ids, {}
 
 
 def render_snapshot(snapshot: Snapshot, settings: RenderSettings, memo: RenderMemo | None = None) -> Rendered:
