@@ -7,10 +7,12 @@ See docs/adapters/file.md for the format.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -97,7 +99,8 @@ class FileAdapter(Adapter):
         stamp = _stamp(path)
         if stamp is not None and self._last is not None and self._last[0] == stamp:
             return self._last[1]
-        snapshot = self._read(path)
+        with _gc_paused():
+            snapshot = self._read(path)
         self._last = (stamp, snapshot) if stamp is not None and snapshot.ok else None
         return snapshot
 
@@ -239,6 +242,19 @@ class FileAdapter(Adapter):
                 last = current
                 log.debug("file_changed", adapter=self.name, path=str(self._settings.path))
                 wake()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing a big registry allocates a million acyclic objects; the cyclic collector would
+    rescan everything alive several times over while it runs (seen: 0.25 s reads taking 0.9 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _stamp(path: Path) -> tuple[int, ...] | None:

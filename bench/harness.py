@@ -44,7 +44,9 @@ def write_yaml(path: Path, data: Any) -> Path:
 
 def write_json(path: Path, data: Any) -> Path:
     """Registries are JSON in the bench: generated registries usually are, and it parses 20x faster."""
-    path.write_text(json.dumps(data), encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)  # atomic, as registry exporters write: one change, one event
     return path
 
 

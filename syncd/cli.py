@@ -13,7 +13,7 @@ from pathlib import Path
 
 import structlog
 
-from syncd import __version__, logs
+from syncd import __version__, logs, runtime
 from syncd.build import build_adapters, build_target
 from syncd.config import Config, ConfigError, default_config_path, load_config
 from syncd.engine import CycleReport, Engine
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    runtime.tune_gc()
     logs.configure(args.log_level, args.log_format)
     path: Path = args.config or default_config_path()
     try:

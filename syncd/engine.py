@@ -145,7 +145,9 @@ class Engine:
         """Plan and apply for these snapshots (in config order), using owned objects from the target."""
         order = {a.name: i for i, a in enumerate(self.config.adapters)}
         snapshots = sorted(snapshots, key=lambda s: order.get(s.adapter, len(order)))
+        started = time.monotonic()
         rendered = self.render(snapshots)
+        rendered_at = time.monotonic()
         report = CycleReport(list(snapshots), rendered)
         try:
             owned = self.target.list_owned(self.config.owner)
@@ -166,9 +168,16 @@ class Engine:
             force=self.force,
             spec_hash=self._spec_hash,
         )
+        planned_at = time.monotonic()
         changes, report.invalid = _drop_invalid(changes)
         report.changes = changes
         _log_plan(changes)
+        log.debug(
+            "reconcile_timing",
+            render_s=round(rendered_at - started, 4),
+            list_and_plan_s=round(planned_at - rendered_at, 4),
+            validate_s=round(time.monotonic() - planned_at, 4),
+        )
         report.result = self.target.apply(changes)
         for change in report.result.done:
             metrics.WRITES.labels(change.action, "ok").inc()
@@ -206,7 +215,9 @@ def _traffic_policy(config: Config, adapter: str) -> TrafficPolicy | None:
 def _timed_discover(adapter: Adapter) -> Snapshot:
     started = time.monotonic()
     snapshot = adapter.discover()
-    metrics.CYCLE_SECONDS.labels(adapter.name).observe(time.monotonic() - started)
+    seconds = time.monotonic() - started
+    metrics.CYCLE_SECONDS.labels(adapter.name).observe(seconds)
+    log.debug("adapter_read", adapter=adapter.name, seconds=round(seconds, 4), ok=snapshot.ok)
     return snapshot
 
 

@@ -22,7 +22,7 @@ from types import FrameType
 
 import structlog
 
-from syncd import metrics
+from syncd import metrics, runtime
 from syncd.adapter import Adapter
 from syncd.build import build_adapters, build_target
 from syncd.config import Config
@@ -210,6 +210,8 @@ class Daemon:
             led = self.leadership.is_leader() and self.reconciler.cycles_done > 0
             follows = self.leadership.following() and (cached is None or cached.cache.synced)
             self._ready_latched = led or follows
+            if self._ready_latched:
+                runtime.settle_heap()  # once: the long-lived heap now exists
         metrics.READY.set(1 if self._ready_latched else 0)
         if not self._ready_latched:
             return False, "waiting for the first cycle (leader) or a synced cache (follower)"
