@@ -82,7 +82,8 @@ def plan(
     ``spec_hash`` hashes an owned object's spec (to notice hand edits); the daemon passes a
     memoised one so a steady cycle does not rehash thousands of unchanged objects.
     """
-    hash_of = spec_hash or (lambda obj: content_hash(obj.get("spec") or {}))
+    # "is None", not "or": a memo object with __len__ is falsy while still empty.
+    hash_of = spec_hash if spec_hash is not None else (lambda obj: content_hash(obj.get("spec") or {}))
     current = {_key(obj): obj for obj in owned if is_owned(obj, owner)}
     by_adapter = {s.adapter: s for s in states}
     desired, conflicts = _resolve_conflicts(states, current.values())

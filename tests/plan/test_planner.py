@@ -145,3 +145,19 @@ def test_policies(policy: str, expected: tuple[int, int, int]) -> None:
         max_delete_percent=100,
     )
     assert (len(changes.create), len(changes.update), len(changes.delete)) == expected
+
+
+def test_spec_hash_callable_is_used_even_when_falsy() -> None:
+    class Memo:
+        calls = 0
+
+        def __len__(self) -> int:  # empty memo objects are falsy
+            return 0
+
+        def __call__(self, obj: dict) -> str:
+            Memo.calls += 1
+            return obj["metadata"]["annotations"]["syncd.io/content-hash"]
+
+    owned = [as_owned(d) for d in render("a", WEB, API)]
+    assert not plan([AdapterState("a", True, render("a", WEB, API))], owned, owner=OWNER, spec_hash=Memo())
+    assert Memo.calls == 2
