@@ -152,22 +152,24 @@ class KubernetesTarget:
     # -- writes ---------------------------------------------------------------------------------
 
     def _create(self, change: Change) -> None:
-        assert change.desired is not None
-        plural = PLURALS[change.kind]
         try:
-            self._call(
-                self._custom.create_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                plural,
-                change.desired,
-            )
+            self._post(change)
         except ApiException as exc:
             if exc.status != 409:
                 raise
             # Our list was stale (a crash mid-apply, another replica): adopt only what is ours.
             self._replace_if_ours(change, self._get(change))
+
+    def _post(self, change: Change) -> None:
+        assert change.desired is not None
+        self._call(
+            self._custom.create_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURALS[change.kind],
+            change.desired,
+        )
 
     def _update(self, change: Change) -> None:
         self._replace_if_ours(change, change.current)
@@ -178,14 +180,7 @@ class KubernetesTarget:
         plural = PLURALS[change.kind]
         for _ in range(_CONFLICT_RETRIES):
             if current is None:
-                self._call(
-                    self._custom.create_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    self.namespace,
-                    plural,
-                    change.desired,
-                )
+                self._post(change)  # gone since we listed it: create it again
                 return
             if not is_owned(current, owner):
                 raise _NotOurs(
