@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +132,56 @@ def test_cluster_wide_replaces_namespaced_istio_roles() -> None:
     assert [r["metadata"]["name"] for r in render_variant("clusterwide").of_kind("Role")] == [
         "syncd-leader-election"
     ]
+
+
+@pytest.mark.parametrize(
+    ("config", "resources"),
+    [
+        ({"traffic_policy": {"tls": {"mode": "SIMPLE"}}}, ["serviceentries", "destinationrules"]),
+        ({"manage_destination_rules": True}, ["serviceentries", "destinationrules"]),
+        (
+            {
+                "adapters": [
+                    {
+                        "name": "files",
+                        "type": "file",
+                        "path": "/etc/syncd/registry.yaml",
+                        "endpoint_mode": "auto",
+                        "traffic_policy": {"tls": {"mode": "SIMPLE"}},
+                    }
+                ]
+            },
+            ["serviceentries", "destinationrules", "workloadentries"],
+        ),
+        (
+            {
+                "adapters": [
+                    {
+                        "name": "files",
+                        "type": "file",
+                        "path": "/etc/syncd/registry.yaml",
+                        "endpoint_mode": "inline",
+                    }
+                ]
+            },
+            ["serviceentries"],
+        ),
+    ],
+)
+def test_rbac_follows_what_the_config_produces(
+    config: dict[str, Any], resources: list[str], tmp_path: Path
+) -> None:
+    from tests.chart.helm import render
+
+    rendered = render({"config": config})
+    (role,) = [r for r in rendered.of_kind("Role") if r["metadata"]["namespace"] == "istio-system"]
+    assert role["rules"] == [istio_rule(*resources)]
+    path = tmp_path / "config.yaml"
+    path.write_text(rendered.config_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "check-config", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr

@@ -63,17 +63,13 @@ def test_good_values_pass(variant: str) -> None:
     chart().validate_schema(VARIANTS[variant])
 
 
-def test_config_accepts_the_documented_top_level_keys() -> None:
+def test_config_accepts_exactly_syncds_config_keys() -> None:
+    from syncd.config import COMMON_ADAPTER_KEYS, Config
+
     config_schema = chart().schema["properties"]["config"]
-    assert set(config_schema["properties"]) == {
-        "owner",
-        "target",
-        "adapters",
-        "safety",
-        "server",
-        "leader_election",
-        "daemon",
-    }
+    assert set(config_schema["properties"]) == set(Config.model_fields)
+    adapter_keys = set(config_schema["properties"]["adapters"]["items"]["properties"])
+    assert adapter_keys == set(COMMON_ADAPTER_KEYS)
 
 
 def _objects(schema: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:

@@ -88,11 +88,20 @@ Every template that needs a setting from the config reads it back from here (one
 {{- toYaml $config }}
 {{- end }}
 
-{{/* The Istio resources syncd may write, by `features`. */}}
+{{/* The Istio resources syncd may write: by `features`, or because the config produces them
+(a traffic_policy anywhere → DestinationRules; an endpoint_mode other than inline →
+WorkloadEntries), so a config change can never leave syncd unable to list what it manages. */}}
 {{- define "syncd.istioResources" -}}
+{{- $config := .Values.config | default dict }}
+{{- $rules := or .Values.features.destinationRules (hasKey $config "traffic_policy") (eq (toString (get $config "manage_destination_rules")) "true") }}
+{{- $workloads := or .Values.features.workloadEntries (eq (toString (get $config "manage_workload_entries")) "true") }}
+{{- range $adapter := ($config.adapters | default list) }}
+{{- if hasKey $adapter "traffic_policy" }}{{- $rules = true }}{{- end }}
+{{- if and (hasKey $adapter "endpoint_mode") (ne (toString $adapter.endpoint_mode) "inline") }}{{- $workloads = true }}{{- end }}
+{{- end }}
 {{- $resources := list "serviceentries" }}
-{{- if .Values.features.destinationRules }}{{- $resources = append $resources "destinationrules" }}{{- end }}
-{{- if .Values.features.workloadEntries }}{{- $resources = append $resources "workloadentries" }}{{- end }}
+{{- if $rules }}{{- $resources = append $resources "destinationrules" }}{{- end }}
+{{- if $workloads }}{{- $resources = append $resources "workloadentries" }}{{- end }}
 {{- toJson $resources }}
 {{- end }}
 
