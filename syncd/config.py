@@ -275,15 +275,22 @@ def _expand(value: Any, environ: Mapping[str, str], path: str, problems: list[st
     return _ENV.sub(substitute, value)
 
 
+_TARGET_PATH_KEYS: tuple[str, ...] = ("path", "kubeconfig")
+_ADAPTER_PATH_KEYS: tuple[str, ...] = ("path", "token_file", "ca_file", "cert_file", "key_file")
+
+
 def _resolve_relative_paths(raw: dict[str, Any], base_dir: Path) -> None:
-    target = raw.get("target")
-    if isinstance(target, dict) and isinstance(target.get("path"), str):
-        target["path"] = str(base_dir / target["path"])
-    for adapter in raw.get("adapters") or []:
-        if isinstance(adapter, dict):
-            for key in ("path", "token_file", "ca_file", "cert_file", "key_file"):
-                if isinstance(adapter.get(key), str) and not os.path.isabs(adapter[key]):
-                    adapter[key] = str(base_dir / adapter[key])
+    """``~`` expands to the home folder; other relative paths are taken from the config's folder."""
+    sections: list[tuple[Any, tuple[str, ...]]] = [(raw.get("target"), _TARGET_PATH_KEYS)]
+    sections += [(adapter, _ADAPTER_PATH_KEYS) for adapter in raw.get("adapters") or []]
+    for section, keys in sections:
+        if not isinstance(section, dict):
+            continue
+        for key in keys:
+            value = section.get(key)
+            if isinstance(value, str) and value:
+                path = os.path.expanduser(value)
+                section[key] = path if os.path.isabs(path) else str(base_dir / path)
 
 
 def _validate(raw: dict[str, Any]) -> Config:

@@ -83,3 +83,13 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_home_and_relative_paths_for_kubeconfig(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        "target: {kubeconfig: '~/kc'}\n" + MINIMAL.replace("/tmp/registry.yaml", "r.yaml")
+    )
+    config = load_config(tmp_path / "c.yaml")
+    assert config.target.kubeconfig == Path.home() / "kc"
+    (tmp_path / "d.yaml").write_text("target: {kubeconfig: kc}\n" + MINIMAL)
+    assert load_config(tmp_path / "d.yaml").target.kubeconfig == tmp_path / "kc"
