@@ -36,7 +36,7 @@ from syncd.model import (
     sanitize_labels,
     valid_port,
 )
-from syncd.model.hints import agreed, from_cloudmap_attributes
+from syncd.model.hints import agreed, from_cloudmap_attributes, is_hint_key
 
 IPV4 = "AWS_INSTANCE_IPV4"
 IPV6 = "AWS_INSTANCE_IPV6"
@@ -143,7 +143,11 @@ def _endpoint(
             locality = f"{shape.region}/{zone}"
         else:
             drop(f" attribute zone={zone!r}", "not a usable zone name; endpoint kept without locality")
-    custom = {k: v for k, v in attrs.items() if not k.startswith("AWS_") and k not in _NOT_LABELS}
+    custom = {
+        k: v
+        for k, v in attrs.items()
+        if not k.startswith("AWS_") and k not in _NOT_LABELS and not is_hint_key(k)
+    }
     labels = sanitize_labels(sorted(custom.items()))
     for pair in labels.dropped:
         drop(f" label {pair}", "cannot be made a valid Kubernetes label; endpoint kept without it")

@@ -28,7 +28,7 @@ from syncd.model import (
     sanitize_labels,
     valid_port,
 )
-from syncd.model.hints import agreed, from_consul_meta
+from syncd.model.hints import agreed, from_consul_meta, is_hint_key
 
 #: Check statuses Consul reports; anything else (``maintenance``, typos) counts as critical.
 _STATUS_RANK = {"passing": 0, "warning": 1, "critical": 2}
@@ -130,7 +130,8 @@ def labels_from(tags: Iterable[Any], meta: Mapping[str, Any]) -> tuple[dict[str,
         if cut > 0:
             pairs[text[:cut]] = text[cut + 1 :]
     for key, value in meta.items():
-        pairs[str(key)] = "" if value is None else str(value)
+        if not is_hint_key(key):  # syncd-tls-* asks syncd for TLS; it is no workload label
+            pairs[str(key)] = "" if value is None else str(value)
     result = sanitize_labels(pairs)
     return result.labels, result.dropped
 

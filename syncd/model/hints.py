@@ -38,6 +38,11 @@ _TLS_FIELDS = {
 }
 
 
+def is_hint_key(key: object) -> bool:
+    """True for a ``syncd-tls-*`` metadata key: a request to syncd, not a label for the workload."""
+    return str(key).strip().lower().replace("_", "-").startswith(_PREFIX)
+
+
 def from_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
     """Hints from ``syncd-tls-*`` keys in any key/value metadata (case and ``-``/``_`` ignored)."""
     hints: dict[str, str] = {}

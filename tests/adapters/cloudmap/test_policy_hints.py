@@ -31,6 +31,8 @@ def test_attributes_become_hints_and_reach_the_destination_rule(
         "tls.subject_alt_names": "ledger.corp",
     }
     assert found[f"plain.{ns}"].policy_hints == {}
+    assert all(not k.startswith("SYNCD") for e in found[f"ledger.{ns}"].endpoints for k in e.labels)
+    assert not [d for d in snapshot.dropped if "SYNCD" in d.what]
 
     policy = TrafficPolicy(tls=TlsSettings("ISTIO_MUTUAL"))
     rendered = render_snapshot(snapshot, RenderSettings("syncd", "istio-system", traffic_policy=policy))

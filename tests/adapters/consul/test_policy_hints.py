@@ -25,6 +25,8 @@ def test_meta_becomes_hints_and_reaches_the_destination_rule(consul, make_adapte
         "tls.subject_alt_names": "a.corp,b.corp",
     }
     assert found["wiki"].policy_hints == {}
+    # requests to syncd are not workload labels (and so are never dropped as bad ones each cycle)
+    assert dict(found["billing"].endpoints[0].labels) == {"team": "payments"}
 
     rendered = render_snapshot(
         snapshot, RenderSettings("syncd", "istio-system", traffic_policy=TrafficPolicy())
