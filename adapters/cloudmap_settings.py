@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from syncd.adapter import AdapterSettings
-from syncd.model import Protocol, is_dns_name, parse_protocol, valid_port
+from syncd.model import Protocol, is_dns_name, valid_port
 from syncd.model.durations import Duration
+from syncd.model.protocols import ProtocolSetting
 from syncd.model.templates import template_fields
 
 HOST_PLACEHOLDERS = frozenset({"service", "namespace"})
@@ -87,7 +88,7 @@ class CloudMapSettings(AdapterSettings):
     #: host template; placeholders {service} and {namespace}.
     host: str = "{service}.{namespace}"
     #: port protocol when an instance has no ``protocol`` attribute.
-    protocol: Protocol = Protocol.TCP
+    protocol: ProtocolSetting = Protocol.TCP
     #: port for instances without AWS_INSTANCE_PORT (alias / DNS-only records); None = drop them.
     default_port: int | None = None
     #: longest time a result is reused on an unchanged revision, seconds (0 = never reuse).
@@ -175,17 +176,6 @@ class CloudMapSettings(AdapterSettings):
         sample = value.format(service="svc", namespace="example.local")
         if not is_dns_name(sample):
             raise ValueError(f"host template gives {sample!r} for a sample service, not a DNS name")
-        return value
-
-    @field_validator("protocol", mode="before")
-    @classmethod
-    def _protocol(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parsed = parse_protocol(value)
-            if parsed is None:
-                known = ", ".join(p.value.lower() for p in Protocol)
-                raise ValueError(f"unknown protocol {value!r} (known: {known})")
-            return parsed
         return value
 
     @field_validator("default_port")

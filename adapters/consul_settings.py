@@ -15,24 +15,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from syncd.adapter import AdapterSettings
-from syncd.model import Protocol, parse_protocol
+from syncd.model import Protocol
 from syncd.model.durations import Duration
+from syncd.model.protocols import ProtocolSetting
 from syncd.model.templates import template_fields
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8500"
 HOST_FIELDS = frozenset({"service", "datacenter", "namespace"})
 #: Consul caps a blocking query's wait at 10 minutes.
 MAX_WAIT = 600.0
-
-
-def _protocol(value: object) -> object:
-    if isinstance(value, str):
-        protocol = parse_protocol(value)
-        if protocol is None:
-            known = ", ".join(p.value.lower() for p in Protocol)
-            raise ValueError(f"unknown protocol {value!r} (one of {known})")
-        return protocol
-    return value
 
 
 def _datacenters(value: object) -> object:
@@ -83,7 +74,7 @@ class ConsulSettings(AdapterSettings):
     #: Use this tagged address (``wan``, ``lan_ipv6`` ...) of the service, then of the node.
     tagged_address: str | None = None
     #: Protocol when ``Service.Meta.protocol`` is absent.
-    default_protocol: Annotated[Protocol, BeforeValidator(_protocol)] = Protocol.TCP
+    default_protocol: ProtocolSetting = Protocol.TCP
     #: Node meta key whose value becomes the locality zone (``<datacenter>/<zone>``).
     zone_meta_key: str = "zone"
     #: Timeout of a non-blocking request; blocking ones add ``wait`` and Consul's jitter (wait/16).

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from syncd.adapter import AdapterSettings
-from syncd.model import Protocol, is_dns_name, parse_protocol
+from syncd.model import Protocol, is_dns_name
 from syncd.model.durations import Duration
+from syncd.model.protocols import ProtocolSetting
 
 # An SRV owner name: DNS labels that may start with "_" (RFC 2782 `_service._proto.name`).
 _SRV_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$", re.IGNORECASE)
@@ -93,16 +94,6 @@ class Nameserver(AdapterSettings):
         return f"{host}:{self.port}"
 
 
-def _protocol(value: object) -> object:
-    if value is None or isinstance(value, Protocol):
-        return value
-    protocol = parse_protocol(str(value))
-    if protocol is None:
-        known = ", ".join(p.value for p in Protocol)
-        raise ValueError(f"unknown protocol {value!r} (one of {known})")
-    return protocol
-
-
 def _dns_name(value: object) -> object:
     """Lowercase without the trailing dot, so names compare equal however they were written."""
     return value.strip().rstrip(".").lower() if isinstance(value, str) else value
@@ -113,7 +104,7 @@ class RecordSettings(AdapterSettings):
 
     srv: Annotated[str, BeforeValidator(_dns_name)]
     host: Annotated[str | None, BeforeValidator(_dns_name)] = None
-    protocol: Annotated[Protocol | None, BeforeValidator(_protocol)] = None
+    protocol: ProtocolSetting | None = None
     port: int | None = Field(None, gt=0, le=65535)
     name: str | None = Field(None, min_length=1, max_length=253)
 

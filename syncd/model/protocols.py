@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 
 class Protocol(str, Enum):
@@ -38,3 +41,17 @@ def parse_protocol(value: str | None) -> Protocol | None:
         return Protocol(text.upper())
     except ValueError:
         return _ALIASES.get(text.lower())
+
+
+def _setting(value: object) -> object:
+    if value is None or isinstance(value, Protocol) or not isinstance(value, str):
+        return value
+    protocol = parse_protocol(value)
+    if protocol is None:
+        known = ", ".join(p.value.lower() for p in Protocol)
+        raise ValueError(f"unknown protocol {value!r} (known: {known})")
+    return protocol
+
+
+ProtocolSetting = Annotated[Protocol, BeforeValidator(_setting)]
+"""A pydantic field type for a protocol in config: any spelling ``parse_protocol`` knows."""

@@ -112,3 +112,23 @@ def test_label_keys(key: str, ok: bool) -> None:
     from syncd.model import is_label_key
 
     assert is_label_key(key) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("http", Protocol.HTTP), ("GRPC", Protocol.GRPC), (Protocol.TLS, Protocol.TLS)]
+)
+def test_protocol_setting_accepts_registry_spellings(value: object, expected: Protocol) -> None:
+    from pydantic import TypeAdapter
+
+    from syncd.model.protocols import ProtocolSetting
+
+    assert TypeAdapter(ProtocolSetting).validate_python(value) is expected
+
+
+def test_protocol_setting_names_the_known_ones() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from syncd.model.protocols import ProtocolSetting
+
+    with pytest.raises(ValidationError, match="unknown protocol 'smtp' \\(known: http, https"):
+        TypeAdapter(ProtocolSetting).validate_python("smtp")
