@@ -20,6 +20,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.file_json import JsonRecordsReader
 from syncd import yamlio
 from syncd.adapter import Adapter, AdapterSettings
 from syncd.model import (
@@ -92,6 +93,9 @@ class FileAdapter(Adapter):
         self._settings = settings
         self._last: tuple[tuple[int, ...], Snapshot] | None = None
         self._memo: dict[Any, tuple[Any, _Mapped]] = {}
+        # Re-parses only the changed part of a JSON file and returns unchanged records as the same
+        # objects, which the memo then recognises by identity.
+        self._json_reader = JsonRecordsReader()
 
     def discover(self) -> Snapshot:
         """Read and map the file; an unchanged file (same stat) returns the previous snapshot object."""
@@ -107,11 +111,17 @@ class FileAdapter(Adapter):
     def _read(self, path: Path) -> Snapshot:
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else yamlio.load(text)
+            parsed = self._json_reader.parse(text) if path.suffix == ".json" else None
+            if parsed is not None:
+                data: Any = {"services": parsed}
+            else:
+                data = json.loads(text) if path.suffix == ".json" else yamlio.load(text)
         except (OSError, UnicodeDecodeError) as exc:
             return Snapshot.failed(self.name, f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
         except (ValueError, yaml.YAMLError) as exc:
             return Snapshot.failed(self.name, f"{path} is not valid {_format_name(path)}: {exc}")
+        except RecursionError:
+            return Snapshot.failed(self.name, f"{path} is not valid {_format_name(path)}: nested too deeply")
         if data is None:
             data = {"services": []}
         if not isinstance(data, dict) or set(data) - {"services"}:
@@ -133,7 +143,11 @@ class FileAdapter(Adapter):
             key = raw.get("name", index) if isinstance(raw, dict) else index
             key = key if isinstance(key, (str, int)) else index
             previous = self._memo.get(key)
-            mapped = previous[1] if previous is not None and previous[0] == raw else self._map(raw, index)
+            # Identity first: records the JSON reader did not re-parse are the very same objects.
+            if previous is not None and (previous[0] is raw or previous[0] == raw):
+                mapped = previous[1]
+            else:
+                mapped = self._map(raw, index)
             memo[key] = (raw, mapped)
             name, service, drops = mapped
             dropped.extend(drops)

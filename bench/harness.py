@@ -26,15 +26,19 @@ def registry(services: int, endpoints: int, *, seed: int = 0) -> dict[str, Any]:
                 "hosts": [f"svc-{s:05d}.bench.example.com"],
                 "ports": [{"number": 8080, "protocol": "HTTP"}],
                 "endpoints": [
-                    {
-                        "address": f"10.{(s >> 8) & 255}.{s & 255}.{e + 1 + seed}",
-                        "labels": {"zone": f"z{e % 3}"},
-                    }
+                    {"address": _address(s, e, endpoints, seed), "labels": {"zone": f"z{e % 3}"}}
                     for e in range(endpoints)
                 ],
             }
         )
     return {"services": out}
+
+
+def _address(service: int, endpoint: int, endpoints: int, seed: int) -> str:
+    if endpoints + seed < 255:
+        return f"10.{(service >> 8) & 255}.{service & 255}.{endpoint + 1 + seed}"
+    n = service * endpoints + endpoint + seed + 1  # large services: count through the /8
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
 
 
 def write_yaml(path: Path, data: Any) -> Path:
@@ -50,7 +54,14 @@ def write_json(path: Path, data: Any) -> Path:
     return path
 
 
-def config(path: Path, registry_path: Path, target: dict[str, Any], **extra: Any) -> Path:
+def config(
+    path: Path,
+    registry_path: Path,
+    target: dict[str, Any],
+    *,
+    adapter_options: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Path:
     data = {
         "owner": "syncd",
         "target": target,
@@ -61,6 +72,7 @@ def config(path: Path, registry_path: Path, target: dict[str, Any], **extra: Any
                 "path": str(registry_path),
                 "interval": "1h",
                 "watch_interval": "50ms",
+                **(adapter_options or {}),
             }
         ],
         "safety": {"max_delete_percent": 100},

@@ -5,7 +5,8 @@
 Prints, per size: cold sync, steady (no-change) cycle, one-endpoint change, CPU seconds, peak RSS,
 API requests by verb and bytes written; the baseline (render once, `kubectl apply -f` on a timer)
 side by side with syncd/baseline ratios; and for `syncd run` the steady-state request count and the
-propagation latency p50/p99 of a single endpoint change.
+propagation latency p50/p99 of a single endpoint change; then one large service (20,000 endpoints
+as WorkloadEntries against 4,000 inline): bytes written and time per endpoint change.
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ def writes(emu: KubeApiEmulator) -> int:
     return sum(emu.counts().get(v, 0) for v in WRITE_VERBS)
 
 
-def bench_sync(size: int, endpoints: int, work: Path) -> dict[str, Any]:
+def bench_sync(
+    size: int, endpoints: int, work: Path, adapter_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     with KubeApiEmulator() as emu:
         kc = emu.write_kubeconfig(work / "kc")
         data = registry(size, endpoints)
         reg = write_json(work / "registry.json", data)
-        cfg = config(work / "config.yaml", reg, {"type": "kubernetes", "kubeconfig": str(kc)})
+        target = {"type": "kubernetes", "kubeconfig": str(kc)}
+        cfg = config(work / "config.yaml", reg, target, adapter_options=adapter_options)
         cold = run(*syncd("sync", "-c", str(cfg)))
         assert cold.returncode == 0, "cold sync failed"
         cold_requests, cold_bytes = verbs(emu), emu.bytes_written
@@ -97,7 +101,10 @@ def bench_baseline(size: int, endpoints: int, work: Path, kubectl: str) -> dict[
         }
 
 
-def bench_daemon(size: int, endpoints: int, work: Path, changes: int) -> dict[str, Any]:
+def bench_daemon(
+    size: int, endpoints: int, work: Path, changes: int, adapter_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    workload_entries = (adapter_options or {}).get("endpoint_mode") == "workloadentry"
     with KubeApiEmulator() as emu:
         kc = emu.write_kubeconfig(work / "kc-run")
         data = registry(size, endpoints)
@@ -107,6 +114,7 @@ def bench_daemon(size: int, endpoints: int, work: Path, changes: int) -> dict[st
             work / "config-run.yaml",
             reg,
             {"type": "kubernetes", "kubeconfig": str(kc)},
+            adapter_options=adapter_options,
             server={"host": "127.0.0.1", "port": port},
             leader_election={"enabled": False},
         )
@@ -126,15 +134,13 @@ def bench_daemon(size: int, endpoints: int, work: Path, changes: int) -> dict[st
             latencies = []
             for i in range(changes):
                 svc = data["services"][(i * 7919) % size]
-                svc["endpoints"][0]["address"] = f"192.0.2.{i % 250 + 1}"
-                name = "files-" + svc["name"]
+                endpoint = svc["endpoints"][(i * 7919) % endpoints if size == 1 else 0]
+                endpoint["address"] = want = f"192.0.2.{i % 250 + 1}"
                 emu.reset_counts()
                 write_json(reg, data)
                 t0 = time.perf_counter()  # the change exists once the file is replaced
-                want = svc["endpoints"][0]["address"]
                 while time.perf_counter() - t0 < 30:
-                    obj = emu.get_object("serviceentries", NS, name)
-                    if obj and any(e["address"] == want for e in obj["spec"]["endpoints"]):
+                    if _arrived(emu, svc["name"], want, workload_entries):
                         break
                     time.sleep(0.005)
                 latencies.append(time.perf_counter() - t0)
@@ -154,6 +160,42 @@ def bench_daemon(size: int, endpoints: int, work: Path, changes: int) -> dict[st
             "latency_p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
             "changes": len(latencies),
         }
+
+
+def _arrived(emu: KubeApiEmulator, service: str, address: str, workload_entries: bool) -> bool:
+    """The endpoint ``address`` of ``service`` is in the cluster (in its entry, or as a WorkloadEntry)."""
+    if workload_entries:
+        name = f"files-{service}-{address.replace('.', '-')}"
+        return emu.get_object("workloadentries", NS, name) is not None
+    obj = emu.get_object("serviceentries", NS, f"files-{service}")
+    return bool(obj) and any(e["address"] == address for e in obj["spec"].get("endpoints", []))
+
+
+def bench_large(endpoints: int, work: Path, changes: int) -> list[dict[str, Any]]:
+    """One service of ``endpoints`` endpoints as WorkloadEntries, against 4,000 inline (the CRD cap)."""
+    inline = bench_sync(1, 4000, work, {"endpoint_mode": "inline"})
+    entries = bench_sync(1, endpoints, work, {"endpoint_mode": "workloadentry"})
+    run_ = bench_daemon(1, endpoints, work, changes, {"endpoint_mode": "workloadentry"})
+    return [
+        {"mode": "inline", "endpoints": 4000, **_large_row(inline), "run_p50_s": None, "run_p99_s": None},
+        {
+            "mode": "workloadentry",
+            "endpoints": endpoints,
+            **_large_row(entries),
+            "run_p50_s": run_["latency_p50_s"],
+            "run_p99_s": run_["latency_p99_s"],
+        },
+    ]
+
+
+def _large_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cold_s": row["cold_s"],
+        "cold_rss_mb": row["cold_rss_mb"],
+        "change_s": row["change_s"],
+        "change_writes": row["change_writes"],
+        "change_bytes": row["change_bytes"],
+    }
 
 
 def _free_port() -> int:
@@ -201,6 +243,9 @@ def main() -> int:
     parser.add_argument("--baseline-sizes", default="1000,10000", help="sizes also run through kubectl apply")
     parser.add_argument("--daemon-size", type=int, default=10000, help="0 skips the syncd run part")
     parser.add_argument("--changes", type=int, default=30, help="endpoint changes timed in syncd run")
+    parser.add_argument(
+        "--large-endpoints", type=int, default=20000, help="one service this big as WorkloadEntries; 0 skips"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     kubectl = shutil.which("kubectl")
@@ -239,6 +284,9 @@ def main() -> int:
         if args.daemon_size:
             print(f"\n## syncd run, {args.daemon_size} services (watch cache warm, file watch 50ms)\n")
             print(table([bench_daemon(args.daemon_size, args.endpoints, work, args.changes)]))
+        if args.large_endpoints:
+            print("\n## one large service: one endpoint changed (sync: one-shot; run: propagation)\n")
+            print(table(bench_large(args.large_endpoints, work, max(5, args.changes // 3))))
     return 0
 
 

@@ -7,7 +7,7 @@ target trouble: everything that went wrong is in the returned CycleReport.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -20,8 +20,8 @@ from syncd.config import AdapterConfig, Config
 from syncd.config_traffic import render_policy
 from syncd.logs import redact_text
 from syncd.model import Snapshot
-from syncd.plan import AdapterState, Change, Changes, plan
-from syncd.render import Desired, Manifest, Rendered, RenderMemo, RenderSettings, render_snapshot
+from syncd.plan import AdapterState, Change, Changes, OwnedMemo, plan
+from syncd.render import Desired, Rendered, RenderMemo, RenderSettings, render_snapshot
 from syncd.render.destination_rule import TrafficPolicy
 from syncd.render.validate import validate_manifest
 from syncd.targets import ApplyResult, Target, TargetError
@@ -68,14 +68,14 @@ class Engine:
         *,
         force: bool = False,
         adapter_timeout: float = 120.0,
-        spec_hash: Callable[[Manifest], str] | None = None,
+        owned_memo: OwnedMemo | None = None,
     ) -> None:
         self.config = config
         self.adapters = list(adapters)
         self.target = target
         self.force = force
         self.adapter_timeout = adapter_timeout
-        self._spec_hash = spec_hash
+        self._owned_memo = owned_memo  # only for targets whose listed objects are never mutated
         self._by_name: dict[str, AdapterConfig] = {a.name: a for a in config.adapters}
         # Snapshots are immutable: the same object twice renders the same (settings are fixed here).
         self._last_render: dict[str, tuple[Snapshot, Rendered]] = {}
@@ -166,7 +166,7 @@ class Engine:
             max_delete_percent=self.config.safety.max_delete_percent,
             policy=self.config.safety.policy,
             force=self.force,
-            spec_hash=self._spec_hash,
+            memo=self._owned_memo,
         )
         planned_at = time.monotonic()
         changes, report.invalid = _drop_invalid(changes)

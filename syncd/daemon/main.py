@@ -33,9 +33,10 @@ from syncd.daemon.leader import AlwaysLeader, LeaderElector, Leadership
 from syncd.daemon.reconciler import Reconciler
 from syncd.daemon.reload import ConfigSource, needs_restart, target_changed
 from syncd.daemon.scheduler import Scheduler
-from syncd.daemon.watch_cache import CachedTarget, SpecHashMemo, build_cached_target
+from syncd.daemon.watch_cache import CachedTarget, build_cached_target
 from syncd.daemon.watches import AdapterWatches
 from syncd.engine import Engine
+from syncd.plan import OwnedMemo
 from syncd.targets import Target
 from syncd.targets.kubernetes import api_client
 
@@ -57,7 +58,7 @@ class _Target:
 
     target: Target
     cached: CachedTarget | None
-    memo: SpecHashMemo | None
+    memo: OwnedMemo | None  # the cache never mutates the objects it lists: plan may remember them
 
 
 class Daemon:
@@ -275,7 +276,7 @@ class Daemon:
         outer: Target = target.target
         if config.leader_election_enabled:
             outer = LeaderOnlyTarget(outer, self.leadership.is_leader, batch=config.target.concurrency)
-        return Engine(config, adapters, outer, spec_hash=target.memo)
+        return Engine(config, adapters, outer, owned_memo=target.memo)
 
     def _build_leadership(self, config: Config) -> Leadership:
         if not config.leader_election_enabled:
@@ -313,7 +314,7 @@ class Daemon:
 def _build_target(config: Config) -> _Target:
     if config.target.type == "kubernetes":
         cached = build_cached_target(config.target, config.owner, kinds=config.managed_kinds)
-        return _Target(cached, cached, SpecHashMemo())
+        return _Target(cached, cached, OwnedMemo())
     return _Target(build_target(config), None, None)
 
 

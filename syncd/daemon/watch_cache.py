@@ -9,7 +9,6 @@ deleted by hand) calls ``on_drift`` so the daemon schedules a reconcile that rep
 ``CachedTarget`` wraps :class:`~syncd.targets.kubernetes.KubernetesTarget`: ``list_owned``
 answers from the cache once synced; ``apply`` delegates, and the answers to its writes go into
 the cache at once (through ``RecordingApiClient``), so the next cycle does not write them again.
-``SpecHashMemo`` remembers spec hashes per (kind, name, resourceVersion) for ``Engine(spec_hash=)``.
 The watch runs on every replica, leader or not, so a follower that takes over starts warm.
 """
 
@@ -29,7 +28,7 @@ from syncd import metrics
 from syncd.config import TargetConfig
 from syncd.daemon.store import OwnedStore, rv_of
 from syncd.plan import Changes
-from syncd.render import Manifest, content_hash, owner_selector
+from syncd.render import Manifest, owner_selector
 from syncd.targets import ApplyResult
 from syncd.targets.kubernetes import GROUP, PLURALS, VERSION, KubernetesTarget, api_client
 from syncd.targets.retry import Backoff
@@ -306,32 +305,6 @@ class CachedTarget:
         self.inner.close()
 
 
-class SpecHashMemo:
-    """``content_hash(spec)`` remembered per (kind, name, resourceVersion), which pins the spec."""
-
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._max = max_entries
-        self._memo: dict[tuple[str, str, str], str] = {}
-
-    def __call__(self, obj: Manifest) -> str:
-        meta = obj.get("metadata") or {}
-        rv = str(meta.get("resourceVersion") or "")
-        if not rv:
-            return content_hash(obj.get("spec") or {})
-        key = (str(obj.get("kind", "")), str(meta.get("name", "")), rv)
-        digest = self._memo.get(key)
-        if digest is None:
-            digest = content_hash(obj.get("spec") or {})
-            if len(self._memo) >= self._max:
-                for old in list(self._memo)[: self._max // 4]:  # oldest first (insertion order)
-                    del self._memo[old]
-            self._memo[key] = digest
-        return digest
-
-    def __len__(self) -> int:
-        return len(self._memo)
-
-
 def build_cached_target(
     settings: TargetConfig, owner: str, kinds: tuple[str, ...] = ("ServiceEntry",)
 ) -> CachedTarget:
@@ -363,4 +336,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-__all__ = ["CachedTarget", "RecordingApiClient", "SpecHashMemo", "WatchCache", "build_cached_target"]
+__all__ = ["CachedTarget", "RecordingApiClient", "WatchCache", "build_cached_target"]

@@ -4,6 +4,18 @@ Layer rule: imports syncd.render (for manifest identity) and nothing that does I
 """
 
 from syncd.plan.changes import AdapterState, Change, Changes, Conflict, Refusal
+from syncd.plan.owned import Owned, OwnedMemo
 from syncd.plan.planner import POLICIES, is_owned, plan
 
-__all__ = ["POLICIES", "AdapterState", "Change", "Changes", "Conflict", "Refusal", "is_owned", "plan"]
+__all__ = [
+    "POLICIES",
+    "AdapterState",
+    "Change",
+    "Changes",
+    "Conflict",
+    "Owned",
+    "OwnedMemo",
+    "Refusal",
+    "is_owned",
+    "plan",
+]

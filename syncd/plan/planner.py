@@ -26,17 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from syncd.plan.changes import AdapterState, Change, Changes, Conflict, Refusal
-from syncd.render import (
-    ANNOTATION_HASH,
-    ANNOTATION_SERVICE,
-    LABEL_ADAPTER,
-    LABEL_MANAGED_BY,
-    LABEL_OWNER,
-    MANAGED_BY,
-    Desired,
-    Manifest,
-    content_hash,
-)
+from syncd.plan.owned import Key, Owned, OwnedMemo
+from syncd.render import LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, Desired, Manifest
 
 _GONE = "gone from registry"
 #: Kinds that stand for endpoints, not services: the delete guard does not weigh them (rule 5).
@@ -75,56 +66,64 @@ def plan(
     max_delete_percent: float = 50.0,
     policy: str = "sync",
     force: bool = False,
-    spec_hash: Callable[[Manifest], str] | None = None,
+    memo: OwnedMemo | None = None,
 ) -> Changes:
     """Compute the changes that make ``owned`` equal to what ``states`` want.
 
-    ``spec_hash`` hashes an owned object's spec (to notice hand edits); the daemon passes a
-    memoised one so a steady cycle does not rehash thousands of unchanged objects.
+    ``memo`` remembers what was read of each owned object (and its spec hash) across calls; pass
+    one only when the objects handed in are never mutated (see :mod:`syncd.plan.owned`).
     """
-    # "is None", not "or": a memo object with __len__ is falsy while still empty.
-    hash_of = spec_hash if spec_hash is not None else (lambda obj: content_hash(obj.get("spec") or {}))
-    current = {_key(obj): obj for obj in owned if is_owned(obj, owner)}
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    facts = memo if memo is not None else OwnedMemo()
+    current: dict[Key, Owned] = {}
+    for obj in owned:
+        item = facts.get(obj)
+        if item.managed_by == MANAGED_BY and item.owner == owner:
+            current[item.key] = item
+    facts.roll()
     by_adapter = {s.adapter: s for s in states}
     desired, conflicts = _resolve_conflicts(states, current.values())
 
-    present = {(s.adapter, d.service) for s in states if s.ok for d in s.objects}
-    synced = {(_label(o, LABEL_ADAPTER), _annotation(o, ANNOTATION_SERVICE)) for o in current.values()}
+    synced: set[tuple[str, str]] | None = None  # only needed when something is created
     create: list[Change] = []
     update: list[Change] = []
     for want in desired:
         have = current.get(want.key)
         if have is None:
+            if synced is None:
+                synced = {(o.adapter, o.service) for o in current.values()}
             known = (want.adapter, want.service) in synced
             create.append(
                 _change("create", want, "new for a synced service" if known else "new in registry", None)
             )
             continue
-        reason = _update_reason(want, have, hash_of)
+        reason = _update_reason(want, have)
         if reason:
-            update.append(_change("update", want, reason, have))
+            update.append(_change("update", want, reason, have.body))
 
     wanted = {d.key for d in desired}
+    present: set[tuple[str, str]] | None = None  # only needed when something is deleted
     deletes: dict[str, list[Change]] = defaultdict(list)
     owned_count: dict[str, int] = defaultdict(int)
     owned_all: dict[str, int] = defaultdict(int)
     allowed: list[Change] = []
-    for key, obj in current.items():
-        adapter = _label(obj, LABEL_ADAPTER)
+    for key, item in current.items():
+        adapter = item.adapter
         owned_all[adapter] += 1
         owned_count[adapter] += key[0] not in _ENDPOINT_KINDS
         if key in wanted:
             continue
-        reason = _delete_reason(obj, by_adapter.get(adapter), conflicts)
+        reason = _delete_reason(item, by_adapter.get(adapter), conflicts)
         if not reason:
             continue
-        if reason == _GONE and (adapter, _annotation(obj, ANNOTATION_SERVICE)) in present:
+        if present is None:
+            present = {(s.adapter, d.service) for s in states if s.ok for d in s.objects}
+        if reason == _GONE and (adapter, item.service) in present:
             # The service is still there; only this object is no longer rendered (rule 5).
-            allowed.append(
-                _delete(obj, adapter, "no longer rendered for this service (config or hosts changed)")
-            )
+            allowed.append(_delete(item, "no longer rendered for this service (config or hosts changed)"))
         else:
-            deletes[adapter].append(_delete(obj, adapter, reason))
+            deletes[adapter].append(_delete(item, reason))
 
     refusals: list[Refusal] = []
     for adapter, changes in sorted(deletes.items()):
@@ -143,8 +142,6 @@ def plan(
         conflicts=tuple(conflicts),
         refusals=tuple(refusals),
     )
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
     return POLICIES[policy](result)
 
 
@@ -154,62 +151,83 @@ def _guard_count(changes: Sequence[Change]) -> int:
 
 
 def _resolve_conflicts(
-    states: Sequence[AdapterState], owned: Iterable[Manifest]
+    states: Sequence[AdapterState], owned: Iterable[Owned]
 ) -> tuple[list[Desired], list[Conflict]]:
-    held: dict[str, list[Manifest]] = defaultdict(list)
-    for obj in owned:
-        held[_label(obj, LABEL_ADAPTER)].append(obj)
+    held: dict[str, list[Owned]] = defaultdict(list)
+    for item in owned:
+        held[item.adapter].append(item)
     claims: dict[str, tuple[str, str]] = {}
     kept: list[Desired] = []
     conflicts: list[Conflict] = []
     for state in states:
         # Objects this adapter keeps unchanged still hold their hosts against later adapters.
-        for obj in held.get(state.adapter, ()):
-            if not state.ok or _annotation(obj, ANNOTATION_SERVICE) in state.keep:
-                for host in _hosts(obj):
-                    claims.setdefault(host, (state.adapter, _annotation(obj, ANNOTATION_SERVICE)))
+        for item in held.get(state.adapter, ()):
+            if not state.ok or item.service in state.keep:
+                for host in item.hosts:
+                    claims.setdefault(host, (state.adapter, item.service))
         if not state.ok:
             continue
-        by_service: dict[str, list[Desired]] = defaultdict(list)
-        for want in state.objects:
-            by_service[want.service].append(want)
-        for service, wants in sorted(by_service.items()):
+        for service, wants in _by_service(state.objects):
             me = (state.adapter, service)
-            hosts = list(dict.fromkeys(h for want in wants for h in want.hosts))
-            rival = next((claims[h] for h in hosts if h in claims and claims[h] != me), None)
+            rival = _rival(wants, claims, me)
             if rival is not None:
-                host = next(h for h in hosts if claims.get(h) == rival)
-                conflicts.append(Conflict(host, rival[0], state.adapter, service))
+                conflicts.append(Conflict(rival[0], rival[1][0], state.adapter, service))
                 continue
-            for host in hosts:
-                claims[host] = me
+            for want in wants:
+                for host in want.hosts:
+                    claims[host] = me
             kept.extend(wants)
     return kept, conflicts
 
 
-def _update_reason(want: Desired, have: Manifest, hash_of: Callable[[Manifest], str]) -> str | None:
-    if _annotation(have, ANNOTATION_HASH) != want.content_hash:
+def _by_service(objects: Sequence[Desired]) -> list[tuple[str, list[Desired]]]:
+    """Objects grouped by service, in service order (render's output already is: one pass then)."""
+    groups: list[tuple[str, list[Desired]]] = []
+    for want in objects:
+        if groups and groups[-1][0] == want.service:
+            groups[-1][1].append(want)
+        elif not groups or groups[-1][0] < want.service:
+            groups.append((want.service, [want]))
+        else:  # not in order: group the general way
+            by_service: dict[str, list[Desired]] = defaultdict(list)
+            for item in objects:
+                by_service[item.service].append(item)
+            return sorted(by_service.items())
+    return groups
+
+
+def _rival(
+    wants: Sequence[Desired], claims: Mapping[str, tuple[str, str]], me: tuple[str, str]
+) -> tuple[str, tuple[str, str]] | None:
+    """The first of these objects' hosts already claimed by another service, and who claims it."""
+    for want in wants:
+        for host in want.hosts:
+            claim = claims.get(host)
+            if claim is not None and claim != me:
+                return host, claim
+    return None
+
+
+def _update_reason(want: Desired, have: Owned) -> str | None:
+    if have.hash_annotation != want.content_hash:
         return "changed in registry"
-    if hash_of(have) != want.content_hash:
+    if not have.same_spec(want):
         return "edited outside syncd; restoring"
-    meta = have.get("metadata") or {}
-    want_meta = want.body["metadata"]
-    if meta.get("labels") != want_meta["labels"]:
+    if have.labels != want.body["metadata"]["labels"]:
         return "labels differ"
-    if _annotation(have, ANNOTATION_SERVICE) != want.service:
+    if have.service != want.service:
         return "annotations differ"
     return None
 
 
-def _delete_reason(obj: Manifest, state: AdapterState | None, conflicts: list[Conflict]) -> str | None:
+def _delete_reason(item: Owned, state: AdapterState | None, conflicts: list[Conflict]) -> str | None:
     if state is None:
-        return f"adapter {_label(obj, LABEL_ADAPTER)!r} is no longer configured"
+        return f"adapter {item.adapter!r} is no longer configured"
     if not state.ok:
         return None
-    service = _annotation(obj, ANNOTATION_SERVICE)
-    if service in state.keep:
+    if item.service in state.keep:
         return None
-    lost = next((c for c in conflicts if c.loser == state.adapter and c.loser_service == service), None)
+    lost = next((c for c in conflicts if c.loser == state.adapter and c.loser_service == item.service), None)
     if lost is not None:
         return f"host {lost.host} belongs to adapter {lost.winner!r}"
     return _GONE
@@ -228,21 +246,9 @@ def _change(action: str, want: Desired, reason: str, have: Manifest | None) -> C
     )
 
 
-def _delete(obj: Manifest, adapter: str, reason: str) -> Change:
-    kind, name = _key(obj)
-    return Change("delete", kind, name, adapter, _annotation(obj, ANNOTATION_SERVICE), reason, current=obj)
-
-
-def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
-    return str(obj.get("kind", "")), str((obj.get("metadata") or {}).get("name", ""))
-
-
-def _label(obj: Mapping[str, Any], key: str) -> str:
-    return str(((obj.get("metadata") or {}).get("labels") or {}).get(key, ""))
-
-
-def _annotation(obj: Mapping[str, Any], key: str) -> str:
-    return str(((obj.get("metadata") or {}).get("annotations") or {}).get(key, ""))
+def _delete(item: Owned, reason: str) -> Change:
+    kind, name = item.key
+    return Change("delete", kind, name, item.adapter, item.service, reason, current=item.body)
 
 
 def _order(change: Change) -> tuple[str, str]:
@@ -252,12 +258,3 @@ def _order(change: Change) -> tuple[str, str]:
 def _delete_order(change: Change) -> tuple[bool, str, str]:
     """ServiceEntries go first, so no traffic reaches a host whose TLS origination is gone."""
     return change.kind != "ServiceEntry", change.kind, change.name
-
-
-def _hosts(obj: Mapping[str, Any]) -> list[str]:
-    """The hosts an owned object claims: a ServiceEntry's ``hosts``, a DestinationRule's ``host``."""
-    spec = obj.get("spec") or {}
-    hosts = list(spec.get("hosts") or ())
-    if isinstance(spec.get("host"), str):
-        hosts.append(spec["host"])
-    return hosts

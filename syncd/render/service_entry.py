@@ -30,7 +30,7 @@ from syncd.model import (
 from syncd.render.destination_rule import TrafficPolicy, render_destination_rules
 from syncd.render.manifest import Desired, build_manifest
 from syncd.render.naming import object_name
-from syncd.render.workload_entry import EndpointMode, render_workload_entries, selector
+from syncd.render.workload_entry import EndpointMode, WorkloadMemo, render_workload_entries, selector
 
 KIND = "ServiceEntry"
 MAX_HOSTS = 256
@@ -112,6 +112,22 @@ class RenderMemo:
         self._last: dict[tuple[Service, str], _ServiceResult] = {}
         self._next_ids: dict[tuple[int, str], tuple[Service, _ServiceResult]] = {}
         self._next: dict[tuple[Service, str], _ServiceResult] = {}
+        # object_name() per service name (a regex and maybe a hash each): kept for the last call's names.
+        self._names: dict[tuple[str, str], str] = {}
+        self._next_names: dict[tuple[str, str], str] = {}
+        # WorkloadEntries per ServiceEntry (by identity), kept only when all got first-choice names.
+        self._workloads: dict[int, tuple[Desired, list[Desired], list[Dropped]]] = {}
+        self._next_workloads: dict[int, tuple[Desired, list[Desired], list[Dropped]]] = {}
+        self.workload_memo = WorkloadMemo()  # per endpoint, for entries that did change
+
+    def name(self, adapter: str, service: str) -> str:
+        """``object_name(adapter, service)``, remembered."""
+        key = (adapter, service)
+        name = self._names.get(key)
+        if name is None:
+            name = object_name(adapter, service)
+        self._next_names[key] = name
+        return name
 
     def get(self, key: tuple[Service, str]) -> _ServiceResult | None:
         service, name = key
@@ -128,9 +144,29 @@ class RenderMemo:
         self._next_ids[(id(key[0]), key[1])] = (key[0], result)
         self._next[key] = result
 
+    def workload_entries(self, entry: Desired, taken: set[str]) -> tuple[list[Desired], list[Dropped]] | None:
+        """The WorkloadEntries rendered last time for this very ``entry``, if their names are free.
+
+        They were all first choices, so rendering again would give the same names (and objects)
+        exactly when none of them is taken; they are then added to ``taken``.
+        """
+        found = self._workloads.get(id(entry))
+        if found is None or found[0] is not entry or any(o.name in taken for o in found[1]):
+            return None
+        taken.update(o.name for o in found[1])
+        self._next_workloads[id(entry)] = found
+        self.workload_memo.keep(entry.name)
+        return found[1], found[2]
+
+    def put_workload_entries(self, entry: Desired, objects: list[Desired], dropped: list[Dropped]) -> None:
+        self._next_workloads[id(entry)] = (entry, objects, dropped)
+
     def roll(self) -> None:
         self._last, self._next = self._next, {}
         self._last_ids, self._next_ids = self._next_ids, {}
+        self._names, self._next_names = self._next_names, {}
+        self._workloads, self._next_workloads = self._next_workloads, {}
+        self.workload_memo.roll()
 
 
 def render_snapshot(snapshot: Snapshot, settings: RenderSettings, memo: RenderMemo | None = None) -> Rendered:
@@ -144,19 +180,22 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings, memo: RenderMe
     refused: list[Refused] = []
     used: set[str] = set()
     entries: list[tuple[Service, Desired, list[dict[str, Any]] | None]] = []
-    for service in sorted(snapshot.services, key=lambda s: s.name):
-        issues = _Issues(snapshot.adapter, service.name)
+    for service in sorted(snapshot.services, key=_service_name):
         if not service.ports and not service.endpoints:
             # A registry service with no instance tells us no port: nothing to route to, no entry.
             dropped.append(
                 Dropped(snapshot.adapter, service.name, "service", "no instances and no port known")
             )
             continue
-        name = object_name(snapshot.adapter, service.name)
+        if memo is not None:
+            name = memo.name(snapshot.adapter, service.name)
+        else:
+            name = object_name(snapshot.adapter, service.name)
         if name in used:
             name = object_name(snapshot.adapter, service.name, force_hash=True)
         result = memo.get((service, name)) if memo is not None else None
         if result is None:
+            issues = _Issues(snapshot.adapter, service.name)
             try:
                 rendered_entry, specs = _render_service(service, snapshot.adapter, name, settings, issues)
                 result = (rendered_entry, specs, tuple(issues.dropped), None)
@@ -180,14 +219,29 @@ def render_snapshot(snapshot: Snapshot, settings: RenderSettings, memo: RenderMe
             objects.extend(rules)
             dropped.extend(rule_drops)
         if workloads is not None:
-            found, found_drops = render_workload_entries(
-                service.name, entry, workloads, settings, workload_names
-            )
+            reused = memo.workload_entries(entry, workload_names) if memo is not None else None
+            if reused is not None:
+                found, found_drops = reused
+            else:
+                found, found_drops, first_choices = render_workload_entries(
+                    service.name,
+                    entry,
+                    workloads,
+                    settings,
+                    workload_names,
+                    memo.workload_memo if memo is not None else None,
+                )
+                if memo is not None and first_choices:
+                    memo.put_workload_entries(entry, found, found_drops)
             objects.extend(found)
             dropped.extend(found_drops)
     if memo is not None:
         memo.roll()
     return Rendered(snapshot.adapter, tuple(objects), tuple(dropped), tuple(refused))
+
+
+def _service_name(service: Service) -> str:
+    return service.name
 
 
 def render_service(

@@ -57,6 +57,9 @@ CORPUS: dict[str, tuple[str, str]] = {
     "bad-policy": ("safety: {policy: yolo}\nadapters:\n" + GOOD_ADAPTER, "safety.policy:"),
     "bad-lease": ("leader_election: {retry_period: 20s}\nadapters:\n" + GOOD_ADAPTER, "leader_election:"),
     "not-yaml": ("adapters: [\n  {name: ", "not valid YAML"),
+    # libyaml recurses in C: this used to kill the process with a stack overflow.
+    "nested-too-deep": ("owner: " + "[" * 60_000 + "]" * 60_000 + "\n", "nested deeper than 1000 levels"),
+    "compact-too-deep": ("owner:\n  " + "- " * 60_000 + "x\n", "nested deeper than 1000 levels"),
     "scalar": ("just a string\n", "the top level must be a mapping"),
     "empty": ("", "the top level must be a mapping"),
     "binary": ("\x00\x01\x02", "not valid YAML"),

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from syncd.plan import AdapterState, plan
+from syncd.plan import AdapterState, OwnedMemo, plan
 from tests.factories import OWNER, as_owned, render, service
 
 WEB = service("web", "10.0.0.1")
@@ -147,17 +147,38 @@ def test_policies(policy: str, expected: tuple[int, int, int]) -> None:
     assert (len(changes.create), len(changes.update), len(changes.delete)) == expected
 
 
-def test_spec_hash_callable_is_used_even_when_falsy() -> None:
-    class Memo:
-        calls = 0
-
-        def __len__(self) -> int:  # empty memo objects are falsy
-            return 0
-
-        def __call__(self, obj: dict) -> str:
-            Memo.calls += 1
-            return obj["metadata"]["annotations"]["syncd.io/content-hash"]
-
+def test_memo_remembers_objects_by_identity_and_forgets_the_ones_not_handed_in() -> None:
+    memo = OwnedMemo()
     owned = [as_owned(d) for d in render("a", WEB, API)]
-    assert not plan([AdapterState("a", True, render("a", WEB, API))], owned, owner=OWNER, spec_hash=Memo())
-    assert Memo.calls == 2
+    assert not plan([AdapterState("a", True, render("a", WEB, API))], owned, owner=OWNER, memo=memo)
+    assert len(memo) == 2
+    facts = memo.get(owned[0])
+    memo.roll()
+    assert memo.get(owned[0]) is facts  # the same object is not read again
+    assert memo.get(copy.deepcopy(owned[0])) is not facts  # an equal copy is another object
+    memo.roll()
+    assert len(memo) == 2
+    plan([AdapterState("a", True, render("a", WEB))], owned[:1], owner=OWNER, memo=memo)
+    assert len(memo) == 1  # nothing holds on to objects the cluster no longer has
+
+
+def test_memo_trusts_a_resource_version_it_has_checked_and_nothing_else() -> None:
+    """A relist hands out new dicts for unchanged objects: their specs are not compared again."""
+    memo = OwnedMemo()
+    wanted = [AdapterState("a", True, render("a", WEB))]
+    [obj] = [as_owned(d, rv="7") for d in render("a", WEB)]
+    assert not plan(wanted, [obj], owner=OWNER, memo=memo)
+    # Same (kind, name, resourceVersion): the server guarantees the same content, so the check is
+    # reused; this spec is made different only to show that it is not compared again.
+    relisted = copy.deepcopy(obj)
+    relisted["spec"]["endpoints"] = [{"address": "10.9.9.9"}]
+    assert not plan(wanted, [relisted], owner=OWNER, memo=memo)
+    edited = copy.deepcopy(relisted)
+    edited["metadata"]["resourceVersion"] = "8"  # a real edit moves the resourceVersion on
+    changes = plan(wanted, [edited], owner=OWNER, memo=memo)
+    assert [c.reason for c in changes.update] == ["edited outside syncd; restoring"]
+
+
+def test_unknown_policy_is_an_error_before_anything_is_planned() -> None:
+    with pytest.raises(ValueError, match="unknown policy 'merge'"):
+        plan([AdapterState("a", True, render("a", WEB))], [], owner=OWNER, policy="merge")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from syncd.model import Endpoint, Protocol, Resolution, Service, ServicePort
-from syncd.render import Desired, Rendered, RenderSettings, render_snapshot
+from syncd.render import Desired, Rendered, RenderMemo, RenderSettings, render_snapshot
 from syncd.render.validate import validate_manifest
 from syncd.render.workload_entry import SELECTOR_LABEL
 from tests.factories import NAMESPACE, OWNER, snapshot
@@ -178,3 +178,34 @@ def test_names_stay_unique_when_sanitised_names_collide() -> None:
     assert names == [w.name for w in of_kind(render(one, two), "WorkloadEntry")]  # stable
     for obj in rendered.objects:
         assert validate_manifest(obj.body) == [], obj.name
+
+
+# -- memo: one endpoint changed re-renders one WorkloadEntry -------------------------------------
+
+
+def render_with(memo: RenderMemo, *services: Service) -> Rendered:
+    settings = RenderSettings(OWNER, NAMESPACE, endpoint_mode="workloadentry")
+    return render_snapshot(snapshot("reg", *services), settings, memo)
+
+
+def test_memo_rebuilds_only_the_workload_entry_of_the_changed_endpoint() -> None:
+    memo = RenderMemo()
+    first = {o.name: o for o in of_kind(render_with(memo, big(2000)), "WorkloadEntry")}
+    render_with(memo, big(2000))  # unchanged: the entry is reused, its endpoints are kept too
+    changed = render_with(memo, big(2000, change=7))
+    fresh = [o.name for o in of_kind(changed, "WorkloadEntry") if first.get(o.name) is not o]
+    assert fresh == ["reg-big-192-168-0-1"]
+    assert changed == render(big(2000, change=7))  # the memo never changes what render gives
+
+
+def test_memo_gives_what_render_gives_when_names_collide_and_come_free_again() -> None:
+    """`x` at 10.0.0.1 and `x-10-0` at 0::1 both want WorkloadEntry `reg-x-10-0-0-1`."""
+    ports = (ServicePort(80, Protocol.HTTP),)
+    x = Service("x", ("x.example.com",), ports, (Endpoint("10.0.0.1"),))
+    x10 = Service("x-10-0", ("x10.example.com",), ports, (Endpoint("0::1"),))
+    memo = RenderMemo()
+    for services in ([x10], [x, x10], [x10], [x], [x, x10], [x10], [x10, x]):
+        with_memo = render_with(memo, *services)
+        assert with_memo == render(*services)
+        names = [o.name for o in with_memo.objects if o.kind == "WorkloadEntry"]
+        assert len(names) == len(set(names)) == len(services)

@@ -66,6 +66,18 @@ def test_unreadable_or_broken_file_fails_the_adapter(tmp_path: Path) -> None:
     assert "top level" in (adapter(broken).discover().error or "")
 
 
+def test_absurdly_nested_file_fails_the_adapter_with_a_reason(tmp_path: Path) -> None:
+    for name, text in (
+        ("deep.json", '{"services": [' + "[" * 100_000 + "]" * 100_000 + "]}"),
+        ("deep.yaml", "services: " + "[" * 100_000 + "]" * 100_000),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        snap = adapter(path).discover()
+        error = snap.error or ""
+        assert not snap.ok and "nested" in error and "not valid" in error, error
+
+
 def test_empty_file_is_an_empty_registry(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("")
