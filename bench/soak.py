@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.harness import config, registry, syncd, table, write_json
 from tests.emulators.kube_api import KubeApiEmulator
@@ -73,7 +74,7 @@ def main() -> int:
         samples = [
             {"t_s": 0.0, "rss_mb": rss_mb(proc.pid), "objects": len(emu.objects("serviceentries", NS))}
         ]
-        parked: list[dict] = []
+        parked: list[dict[str, Any]] = []
         started = time.monotonic()
         end = started + args.minutes * 60
         next_sample = started + 10

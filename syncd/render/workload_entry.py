@@ -34,8 +34,9 @@ MAX_PORTS = 128
 EndpointMode = Literal["inline", "workloadentry", "auto"]
 ENDPOINT_MODES: tuple[EndpointMode, ...] = ("inline", "workloadentry", "auto")
 
-# What a WorkloadEntry is made of besides fixed settings and its entry: service, service ports, endpoint.
-_Inputs = tuple[str, tuple[tuple[str, int], ...], tuple[tuple[str, Any], ...]]
+# Everything a WorkloadEntry's Desired is made of besides the memo's fixed settings and the entry
+# name: adapter, service, the entry's hosts and ports, the endpoint.
+_Inputs = tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], tuple[tuple[str, Any], ...]]
 _Made = tuple[Desired, tuple[Dropped, ...]]
 
 
@@ -96,7 +97,7 @@ def render_workload_entries(
     objects: list[Desired] = []
     first_choices = True
     for endpoint in endpoints:
-        inputs: _Inputs = (service, port_key, _frozen(endpoint))
+        inputs: _Inputs = (entry.adapter, service, entry.hosts, port_key, _frozen(endpoint))
         made = memo.get(entry.name, inputs, taken) if memo is not None else None
         if made is None:
             made, first_choice = _render_one(service, entry, endpoint, ports, settings, taken)

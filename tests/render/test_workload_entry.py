@@ -209,3 +209,12 @@ def test_memo_gives_what_render_gives_when_names_collide_and_come_free_again() -
         assert with_memo == render(*services)
         names = [o.name for o in with_memo.objects if o.kind == "WorkloadEntry"]
         assert len(names) == len(set(names)) == len(services)
+
+
+def test_memo_follows_a_change_of_hosts_with_the_same_endpoints() -> None:
+    """The hosts are not in a WorkloadEntry's body, but plan weighs conflicts by them."""
+    memo = RenderMemo()
+    render_with(memo, big(50))
+    moved = Service("big", ("moved.example.com",), big(50).ports, big(50).endpoints)
+    workloads = of_kind(render_with(memo, moved), "WorkloadEntry")
+    assert {w.hosts for w in workloads} == {("moved.example.com",)}
