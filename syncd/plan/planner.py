@@ -70,8 +70,8 @@ def plan(
 ) -> Changes:
     """Compute the changes that make ``owned`` equal to what ``states`` want.
 
-    ``memo`` remembers what was read of each owned object (and its spec hash) across calls; pass
-    one only when the objects handed in are never mutated (see :mod:`syncd.plan.owned`).
+    ``memo`` remembers what was read of each owned object (and whether its spec matched) across
+    calls; pass one only when the objects handed in are never mutated (see :mod:`syncd.plan.owned`).
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
