@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from typing import Any
 
 # Exactly json's whitespace set: anything wider would accept texts json.loads rejects.
@@ -152,39 +153,30 @@ def _skip_ws(text: str, pos: int) -> int:
 
 def _common_prefix(a: str, b: str) -> int:
     """The length of the longest common prefix of ``a`` and ``b``."""
-    n = min(len(a), len(b))
-    lo = 0
-    while lo < n:
-        hi = min(lo + _CHUNK, n)
-        if a[lo:hi] != b[lo:hi]:
-            break
-        lo = hi
-    else:
-        return n
-    # a[:lo] == b[:lo] and a[:hi] != b[:hi]: bisect within the differing chunk.
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return _common_run(lambda lo, hi: a[lo:hi] == b[lo:hi], min(len(a), len(b)))
 
 
 def _common_suffix(a: str, b: str, limit: int) -> int:
     """The length of the longest common suffix of ``a`` and ``b``, at most ``limit`` characters."""
     la, lb = len(a), len(b)
+    return _common_run(lambda lo, hi: a[la - hi : la - lo] == b[lb - hi : lb - lo], limit)
+
+
+def _common_run(same: Callable[[int, int], bool], limit: int) -> int:
+    """The largest n <= ``limit`` with ``same(0, n)``, where ``same(lo, hi)`` compares the characters
+    ``lo`` to ``hi`` counted from the end the run starts at: fixed-size chunks first, then bisect."""
     lo = 0
     while lo < limit:
         hi = min(lo + _CHUNK, limit)
-        if a[la - hi : la - lo] != b[lb - hi : lb - lo]:
+        if not same(lo, hi):
             break
         lo = hi
     else:
         return limit
+    # Positions [0, lo) are the same and [lo, hi) are not all the same: bisect within.
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if a[la - mid : la - lo] == b[lb - mid : lb - lo]:
+        if same(lo, mid):
             lo = mid
         else:
             hi = mid

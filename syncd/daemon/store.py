@@ -15,22 +15,13 @@ met within ``expect_timeout`` (a lost event) is dropped; a relist drops them all
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from syncd.plan import is_owned
+from syncd.plan import is_owned, key_of, rv_of
+from syncd.plan.owned import Key
 from syncd.render import Manifest
 
-Key = tuple[str, str]  # (kind, name)
 GONE = "<deleted>"
-
-
-def key_of(obj: Mapping[str, Any]) -> Key:
-    return str(obj.get("kind", "")), str((obj.get("metadata") or {}).get("name", ""))
-
-
-def rv_of(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 class OwnedStore:

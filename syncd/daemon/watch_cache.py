@@ -26,8 +26,8 @@ from kubernetes.client.exceptions import ApiException
 
 from syncd import metrics
 from syncd.config import TargetConfig
-from syncd.daemon.store import OwnedStore, rv_of
-from syncd.plan import Changes
+from syncd.daemon.store import OwnedStore
+from syncd.plan import Changes, rv_of
 from syncd.render import Manifest, owner_selector
 from syncd.targets import ApplyResult
 from syncd.targets.kubernetes import GROUP, PLURALS, VERSION, KubernetesTarget, api_client

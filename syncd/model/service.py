@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from syncd.model.frozen import FrozenMap, freeze
@@ -145,17 +145,5 @@ def common_port_endpoints(
     counts = Counter(port for _, port in pairs)
     number = min(counts, key=lambda p: (-counts[p], p))
     service_port = ServicePort(number, protocol)
-    endpoints = tuple(ep if port == number else _with_ports(ep, {number: port}) for ep, port in pairs)
+    endpoints = tuple(ep if port == number else replace(ep, ports={number: port}) for ep, port in pairs)
     return service_port, endpoints
-
-
-def _with_ports(endpoint: Endpoint, ports: Mapping[int, int]) -> Endpoint:
-    return Endpoint(
-        address=endpoint.address,
-        ports=ports,
-        labels=endpoint.labels,
-        locality=endpoint.locality,
-        weight=endpoint.weight,
-        network=endpoint.network,
-        health=endpoint.health,
-    )

@@ -4,8 +4,8 @@ Layer rule: imports syncd.render (for manifest identity) and nothing that does I
 """
 
 from syncd.plan.changes import AdapterState, Change, Changes, Conflict, Refusal
-from syncd.plan.owned import Owned, OwnedMemo
-from syncd.plan.planner import POLICIES, is_owned, plan
+from syncd.plan.owned import Owned, OwnedMemo, is_owned, key_of, rv_of
+from syncd.plan.planner import POLICIES, plan
 
 __all__ = [
     "POLICIES",
@@ -17,5 +17,7 @@ __all__ = [
     "OwnedMemo",
     "Refusal",
     "is_owned",
+    "key_of",
     "plan",
+    "rv_of",
 ]

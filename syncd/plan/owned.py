@@ -20,11 +20,29 @@ from syncd.render import (
     LABEL_ADAPTER,
     LABEL_MANAGED_BY,
     LABEL_OWNER,
+    MANAGED_BY,
     Desired,
     Manifest,
 )
 
 Key = tuple[str, str]  # (kind, name)
+
+
+def key_of(obj: Mapping[str, Any]) -> Key:
+    return str(obj.get("kind", "")), str((obj.get("metadata") or {}).get("name", ""))
+
+
+def rv_of(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def is_owned(obj: Mapping[str, Any], owner: str) -> bool:
+    """The object carries syncd's managed-by label and ``owner``'s owner label."""
+    return _owned_by((obj.get("metadata") or {}).get("labels") or {}, owner)
+
+
+def _owned_by(labels: Mapping[str, Any], owner: str) -> bool:
+    return bool(labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_OWNER) == owner)
 
 
 class Owned:
@@ -38,8 +56,6 @@ class Owned:
         "hosts",
         "key",
         "labels",
-        "managed_by",
-        "owner",
         "resource_version",
         "service",
     )
@@ -49,16 +65,17 @@ class Owned:
         labels = meta.get("labels") or {}
         annotations = meta.get("annotations") or {}
         self.body = body
-        self.key: Key = (str(body.get("kind", "")), str(meta.get("name", "")))
-        self.resource_version = str(meta.get("resourceVersion") or "")
+        self.key = key_of(body)
+        self.resource_version = rv_of(body)
         self.labels: Mapping[str, Any] = labels
-        self.managed_by = str(labels.get(LABEL_MANAGED_BY, ""))
-        self.owner = str(labels.get(LABEL_OWNER, ""))
         self.adapter = str(labels.get(LABEL_ADAPTER, ""))
         self.service = str(annotations.get(ANNOTATION_SERVICE, ""))
         self.hash_annotation = str(annotations.get(ANNOTATION_HASH, ""))
         self.hosts = _hosts(body.get("spec") or {})
         self._same_as: str | None = None  # the content hash of the last Desired found equal
+
+    def owned_by(self, owner: str) -> bool:
+        return _owned_by(self.labels, owner)
 
     def same_spec(self, want: Desired) -> bool:
         """True when the spec in the cluster is the one ``want`` renders; False after a hand edit.

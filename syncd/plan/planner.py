@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 from syncd.plan.changes import AdapterState, Change, Changes, Conflict, Refusal
 from syncd.plan.owned import Key, Owned, OwnedMemo
-from syncd.render import LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, Desired, Manifest
+from syncd.render import Desired, Manifest
 
 _GONE = "gone from registry"
 #: Kinds that stand for endpoints, not services: the delete guard does not weigh them (rule 5).
@@ -53,11 +52,6 @@ POLICIES: dict[str, Callable[[Changes], Changes]] = {
 }
 
 
-def is_owned(obj: Mapping[str, Any], owner: str) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return bool(labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_OWNER) == owner)
-
-
 def plan(
     states: Sequence[AdapterState],
     owned: Iterable[Manifest],
@@ -79,7 +73,7 @@ def plan(
     current: dict[Key, Owned] = {}
     for obj in owned:
         item = facts.get(obj)
-        if item.managed_by == MANAGED_BY and item.owner == owner:
+        if item.owned_by(owner):
             current[item.key] = item
     facts.roll()
     by_adapter = {s.adapter: s for s in states}
